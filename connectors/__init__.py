@@ -1,0 +1,1 @@
+"""One module per external system: a client class plus pure parse functions. No Prefect here."""

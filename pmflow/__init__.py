@@ -1,0 +1,1 @@
+"""pmflow: Slack, Linear, GitHub and AI usage in one DuckDB warehouse, on Prefect."""

@@ -1,0 +1,1 @@
+"""Prefect tasks, grouped by concern: thin wrappers around connectors/ and warehouse/."""
