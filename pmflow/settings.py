@@ -15,10 +15,14 @@ class SlackSettings(BaseSettings):
     """Comma-separated channel ids or names; empty means every channel the token can read."""
     page_size: int = 200
     """Messages per history/replies page (Slack: up to 999; 15 for non-Marketplace apps)."""
-    min_interval_s: float = 0.0
-    """Minimum seconds between two calls (Slack tier 3 is ~50/min; non-Marketplace apps 1/min)."""
-    rescan_days: float = 7.0
-    """How far back each run re-reads history to see edits, deletions and new thread replies."""
+    calls_per_minute: int = 0
+    """Client-side pace; 0 relies on 429 + Retry-After alone. Tier 3 is ~50/min; apps distributed
+    outside the Marketplace get 1/min (and page_size <= 15)."""
+    rescan_days: float = 14.0
+    """How far back (from the newest message seen) each run re-reads a channel to see edits,
+    deletions and new thread replies. Replies to threads older than this are not re-checked."""
+    batch_rows: int = 5000
+    """Rows per warehouse transaction."""
     timeout_s: float = 30.0
     max_retries: int = 5
 

@@ -1,8 +1,10 @@
 """What every task shares: the retry policy, the warehouse handle, the run id, artifacts."""
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
+from prefect import task
+from prefect.artifacts import create_table_artifact
 from prefect.context import get_run_context
 from prefect.tasks import exponential_backoff
 
@@ -54,3 +56,17 @@ def load_counts_table(counts: Mapping[str, LoadCounts]) -> list[dict]:
         {"stream": stream, "read": c.read, "inserted": c.inserted, "updated": c.updated, "quarantined": c.quarantined}
         for stream, c in sorted(counts.items())
     ]
+
+
+@task
+def publish_load_report(flow_name: str, counts: Mapping[str, LoadCounts]) -> None:
+    """A table artifact (stable key per flow, so the UI keeps its history): rows per stream."""
+    create_table_artifact(
+        key=f"{flow_name}-load-report",
+        table=load_counts_table(counts),
+        description=f"{flow_name}: records read, inserted, updated and quarantined per stream",
+    )
+
+
+def total(counts: Iterable[LoadCounts]) -> LoadCounts:
+    return sum(counts, LoadCounts())

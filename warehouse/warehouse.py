@@ -56,7 +56,9 @@ class Batch:
     """Everything one page (or channel, or table) contributes, committed in one transaction.
 
     `raw` holds the accepted records as received, as (record_key, payload); `upserts` maps a table
-    to its typed rows; `cursor`, when set, becomes the partition's new high-water mark.
+    to its typed rows, or is a sequence of (table, rows) pairs when one table takes rows of different
+    shapes (say, full rows and partial is_deleted rows); `cursor`, when set, becomes the partition's
+    new high-water mark.
     """
 
     workspace_id: str
@@ -64,7 +66,7 @@ class Batch:
     stream: str
     partition_key: str = ""
     raw: Sequence[tuple[str, Any]] = ()
-    upserts: Mapping[str, Rows] = field(default_factory=dict)
+    upserts: Mapping[str, Rows] | Sequence[tuple[str, Rows]] = field(default_factory=dict)
     rejected: Sequence[Rejected] = ()
     cursor: str | None = None
 
@@ -199,7 +201,8 @@ def _write_batch(con: duckdb.DuckDBPyConnection, batch: Batch, run_id: str | Non
     counts = LoadCounts(read=len(batch.raw) + len(batch.rejected), quarantined=len(batch.rejected))
     if batch.raw:
         _insert_raw(con, batch, run_id)
-    for table, rows in batch.upserts.items():
+    upserts = batch.upserts.items() if isinstance(batch.upserts, Mapping) else batch.upserts
+    for table, rows in upserts:
         inserted, updated = merge(con, table, rows)
         counts.inserted += inserted
         counts.updated += updated

@@ -1,0 +1,61 @@
+"""Parsing shared by every connector: pages of records -> typed rows, raw payloads and rejects."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from warehouse import Rejected
+
+
+class ParseError(ValueError):
+    """A record that cannot become a row; its message is the quarantine reason."""
+
+
+@dataclass
+class Parsed:
+    """A page after parsing: typed rows, raw payloads of the accepted records, and rejects."""
+
+    rows: list[dict] = field(default_factory=list)
+    raw: list[tuple[str, Any]] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+
+
+def parse_page(records: list[Any], parse: Callable[..., dict], key: Callable[[dict], str], **context: Any) -> Parsed:
+    """Parses every record of a page with `parse`; a record that fails is quarantined, never dropped."""
+    parsed = Parsed()
+    for record in records:
+        try:
+            row = parse(record, **context)
+        except ParseError as exc:
+            parsed.rejected.append(Rejected(record, str(exc), safe_key(record)))
+            continue
+        parsed.rows.append(row)
+        parsed.raw.append((key(row), record))
+    return parsed
+
+
+def require_object(obj: Any) -> dict:
+    if not isinstance(obj, dict):
+        raise ParseError(f"record is {type(obj).__name__}, expected an object")
+    return obj
+
+
+def require_str(obj: dict, name: str) -> str:
+    value = obj.get(name)
+    if not isinstance(value, str) or not value:
+        raise ParseError(f"{name} is missing or not a string")
+    return value
+
+
+def optional_str(obj: dict, name: str) -> str | None:
+    value = obj.get(name)
+    return value if isinstance(value, str) else None
+
+
+def safe_key(record: Any) -> str | None:
+    if isinstance(record, dict):
+        for name in ("ts", "id"):
+            if isinstance(record.get(name), str):
+                return record[name]
+    return None

@@ -1,0 +1,99 @@
+"""The `pmflow` command line. Prefect and the flows are imported inside the commands that run them,
+so `pmflow sql` and `--help` stay fast."""
+from __future__ import annotations
+
+import enum
+import os
+import sys
+from typing import Annotated
+
+import typer
+
+from pmflow.prefect_env import apply_prefect_defaults
+
+app = typer.Typer(
+    help="pmflow: Slack, Linear, GitHub and AI usage in one DuckDB warehouse, on Prefect.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+run_app = typer.Typer(help="Run one flow once, against what the environment configures.", no_args_is_help=True)
+app.add_typer(run_app, name="run")
+
+
+class Source(str, enum.Enum):
+    slack = "slack"
+
+
+class OutputFormat(str, enum.Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+@app.command()
+def demo(
+    seed: Annotated[int, typer.Option(help="Seed of the generated sandbox workspace.")] = 7,
+    size: Annotated[str, typer.Option(help="Sandbox size: tiny, default, or a message count.")] = "default",
+) -> None:
+    """Start the sandbox workspace and run the whole pipeline against it, into the local warehouse."""
+    apply_prefect_defaults()
+    from pmflow.demo import run_demo
+
+    _exit_on_known_errors(run_demo, seed=seed, size=size)
+
+
+@run_app.command("ingest")
+def run_ingest(
+    source: Annotated[Source, typer.Option(help="Which source to ingest.")] = Source.slack,
+) -> None:
+    """Ingest a source once (SLACK_BOT_TOKEN / SLACK_API_URL ...); no sandbox is started."""
+    apply_prefect_defaults()
+    from flows.ingest import ingest_slack
+    from pmflow.reporting import print_load_counts
+
+    flows = {Source.slack: ingest_slack}
+    print_load_counts(_exit_on_known_errors(flows[source]))
+
+
+@run_app.command("pipeline")
+def run_pipeline() -> None:
+    """Run every step of the pipeline once, against what the environment configures."""
+    apply_prefect_defaults()
+    from flows.pipeline import pipeline
+
+    _exit_on_known_errors(pipeline)
+
+
+@app.command()
+def sql(
+    query: Annotated[str, typer.Argument(help="A read-only SQL query (SELECT, DESCRIBE, SHOW, EXPLAIN...).")],
+    format: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.table,
+) -> None:
+    """Query the warehouse read-only. Writes, ATTACH, COPY, file reads and SET are refused.
+
+    To browse it in the DuckDB CLI instead: `duckdb -readonly data/warehouse.duckdb`.
+    """
+    from pmflow.sql import run_read_only_query, write_result
+
+    columns, rows = _exit_on_known_errors(run_read_only_query, query)
+    write_result(columns, rows, format.value, sys.stdout)
+
+
+def _exit_on_known_errors(function, *args, **kwargs):
+    """Runs `function`; errors pmflow knows how to explain end the command with that explanation,
+    not a traceback (set PMFLOW_DEBUG=1 for the traceback)."""
+    from connectors.errors import ConnectorError
+    from warehouse import WarehouseError
+
+    try:
+        return function(*args, **kwargs)
+    except (WarehouseError, ConnectorError) as exc:
+        if os.environ.get("PMFLOW_DEBUG"):
+            raise
+        typer.secho(f"pmflow: {exc}", err=True, fg=typer.colors.RED)
+        raise typer.Exit(code=2) from None
+
+
+if __name__ == "__main__":
+    app()

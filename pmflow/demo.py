@@ -1,0 +1,24 @@
+"""`pmflow demo`: the sandbox workspace, the whole pipeline, and what it produced."""
+from __future__ import annotations
+
+import os
+
+from pmflow.reporting import print_warehouse_summary
+from warehouse import Warehouse
+
+SANDBOX_SLACK_TOKEN = "xoxb-sandbox-demo"
+
+
+def run_demo(seed: int = 7, size: str = "default") -> None:
+    from connectors.sandbox.server import SandboxServer
+    from connectors.sandbox.world import World
+
+    world = World.generate(seed=seed, size=int(size) if size.isdigit() else size)
+    with SandboxServer(world) as server:
+        print(f"Sandbox workspace {world.workspace_id} (seed {seed}, size {size}) at {server.url}")
+        # The demo always talks to the sandbox, whatever real credentials the shell may hold.
+        os.environ.update(SLACK_API_URL=server.slack_api_url, SLACK_BOT_TOKEN=SANDBOX_SLACK_TOKEN)
+        from flows.pipeline import pipeline
+
+        pipeline()
+    print_warehouse_summary(Warehouse())
