@@ -1,0 +1,349 @@
+"""The sandbox world: one coherent company, its work plan, and (for now) its Slack workspace.
+
+Everything is deterministic in ``(seed, size)``: each part draws from its own
+``random.Random(f"{seed}:<part>")`` stream, so adding a part (Linear, GitHub) later does not
+change the parts that exist, and nothing reads the wall clock: the world's ``now`` is fixed
+(``NOW``) and everything generated is dated before it. Mutations made afterwards (posting,
+editing, growing history) use a logical clock that ticks one second per mutation after ``now``.
+
+The work plan comes first: people and ticket seeds (``world.tickets``), plus ideas for work that
+has no ticket (``world.untracked_work``). Slack threads then discuss those tickets, the untracked
+work, or nothing in particular, and ``world.slack_thread_truth`` records which.
+"""
+from __future__ import annotations
+
+import math
+import random
+import re
+import threading
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from connectors.sandbox import slack_gen, vocab
+from connectors.sandbox.slack_data import SlackWorkspace, format_ts, parse_ts
+
+NOW = datetime(2026, 11, 20, 17, 0, tzinfo=timezone.utc)
+NAMED_SIZES = ("tiny", "default")
+TEAM_WEIGHTS = {"ENG": 35, "WEB": 25, "OPS": 25, "DATA": 15}
+
+
+@dataclass(frozen=True, slots=True)
+class Scale:
+    """How big a world is; ``messages`` is the approximate total including replies."""
+
+    messages: int
+    channels: int
+    humans: int
+    tickets: int
+    span_days: int
+
+
+@dataclass(frozen=True, slots=True)
+class Company:
+    name: str
+    slug: str  # Slack domain, Linear organisation and GitHub organisation
+
+    @property
+    def email_domain(self) -> str:
+        return f"{self.slug}.example.com"
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    handle: str
+    real_name: str
+    email: str
+    title: str
+    tz: tuple[str, str, int]  # (zone, Slack tz_label, offset seconds)
+    github_login: str
+    deactivated: bool
+
+
+@dataclass(frozen=True, slots=True)
+class WorkItem:
+    """A piece of work: what it touches and the problem, in ticket words and in chat words."""
+
+    team_key: str
+    kind: str  # "bug" | "feature" | "chore"
+    component: str
+    aliases: tuple[str, ...]
+    problem: str
+    problem_chat: tuple[str, ...]
+    topic_words: tuple[str, ...]
+    qualifier: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TicketSeed:
+    """The seed of a Linear issue, shared by the Slack, Linear and GitHub generators."""
+
+    identifier: str  # e.g. "ENG-123"
+    team_key: str
+    number: int
+    title: str
+    description: str
+    created_at: datetime
+    creator: str  # Person.handle
+    assignee: str | None
+    url: str  # https://linear.app/<org>/issue/<identifier>/<slug>
+    work: WorkItem
+
+    @property
+    def kind(self) -> str:
+        return self.work.kind
+
+    @property
+    def topic_words(self) -> tuple[str, ...]:
+        return self.work.topic_words
+
+
+def resolve_scale(size: str | int) -> Scale:
+    """"tiny", "default", or an approximate total message count (int or digit string)."""
+    if size == "tiny":
+        return Scale(messages=60, channels=4, humans=8, tickets=20, span_days=45)
+    if size == "default":
+        size = 3000
+    if isinstance(size, str) and size.isdigit():
+        size = int(size)
+    if not isinstance(size, int) or isinstance(size, bool) or size < 20:
+        raise ValueError(f"size must be one of {NAMED_SIZES} or an int >= 20, not {size!r}")
+    root = math.sqrt(size)
+    return Scale(
+        messages=size,
+        channels=_clamp(round(root / 4.5), 4, 60),
+        humans=_clamp(round(root / 2.2), 8, 400),
+        tickets=_clamp(size // 10, 20, 2000),
+        span_days=_clamp(round(120 * (size / 3000) ** 0.35), 30, 365),
+    )
+
+
+class World:
+    """One company's workspace across services. Build it with ``World.generate``."""
+
+    def __init__(self, *, seed: int, scale: Scale, company: Company, people: list[Person],
+                 teams: list[tuple[str, str]], tickets: list[TicketSeed],
+                 untracked_work: list[WorkItem], lock: threading.RLock):
+        self.seed = seed
+        self.scale = scale
+        self.now = NOW
+        self.company = company
+        self.people = people
+        self.teams = teams
+        self.tickets = tickets
+        self.untracked_work = untracked_work
+        self.lock = lock
+        self.slack: SlackWorkspace | None = None
+        self._mutation_rng = random.Random(f"{seed}:mutations")
+        self._growth_count = 0
+        self._truth_cache: tuple[int, dict] | None = None
+
+    @classmethod
+    def generate(cls, seed: int = 7, size: str | int = "default", *, bad_records: int = 0,
+                 app_kind: str = "internal") -> World:
+        """Generate a world. ``bad_records`` adds malformed Slack messages (see
+        ``bad_slack_records``); ``app_kind="non_marketplace"`` caps history/replies at 15 a page.
+        """
+        if app_kind not in ("internal", "non_marketplace"):
+            raise ValueError(f"app_kind must be 'internal' or 'non_marketplace', not {app_kind!r}")
+        scale = resolve_scale(size)
+        world = _generate_plan(seed, scale)
+        world.slack = slack_gen.generate_slack(world, random.Random(f"{seed}:slack"),
+                                               bad_records=bad_records, app_kind=app_kind)
+        return world
+
+    # ---- identity --------------------------------------------------------------------------
+    @property
+    def workspace_id(self) -> str:
+        return self.slack.team_id
+
+    @property
+    def slack_bot_token(self) -> str:
+        return self.slack.bot_token
+
+    def ticket(self, identifier: str) -> TicketSeed:
+        return next(t for t in self.tickets if t.identifier == identifier)
+
+    # ---- ground truth ----------------------------------------------------------------------
+    def expected_slack_messages(self) -> list[dict]:
+        """One dict per message and reply; see ``slack_data`` for the mapping rules."""
+        return self.slack.expected_messages()
+
+    def expected_slack_users(self) -> list[dict]:
+        return self.slack.expected_users()
+
+    def expected_slack_channels(self) -> list[dict]:
+        return self.slack.expected_channels()
+
+    def bad_slack_records(self) -> list[dict]:
+        """The malformed records served in history: channel_id, reason, payload, served_after_ts."""
+        return self.slack.bad_records()
+
+    @property
+    def slack_thread_truth(self) -> dict[tuple[str, str], dict]:
+        """(channel_id, ts of each top-level message) -> {"ticket": id | None, "kind": kind}.
+
+        ``kind`` is "ticket", "new_work" or "not_work"; cached until the next mutation.
+        """
+        with self.lock:
+            if self._truth_cache is None or self._truth_cache[0] != self.slack.version:
+                self._truth_cache = (self.slack.version, self.slack.thread_truth())
+            return self._truth_cache[1]
+
+    # ---- mutations (thread-safe, for incremental tests) ------------------------------------
+    def post_message(self, channel_id: str, text: str, *, user_id: str | None = None,
+                     ticket: str | None = None, kind: str | None = None) -> str:
+        """Post a new top-level message (default author: the app's bot user); returns its ts.
+
+        ``ticket``/``kind`` label it in ``slack_thread_truth`` (default: "ticket" when a ticket
+        is given, else "not_work").
+        """
+        truth = (kind or ("ticket" if ticket else "not_work"), ticket)
+        message = self.slack.post_message(channel_id, text, user_id=user_id, truth=truth)
+        return format_ts(message.ts)
+
+    def add_reply(self, channel_id: str, thread_ts: str, text: str | None = None, *,
+                  user_id: str | None = None) -> str:
+        """Reply in a thread, however old (updates reply_count/latest_reply); returns its ts."""
+        with self.lock:
+            user_id = user_id or self._mutation_rng.choice(slack_gen.active_human_ids(self.slack))
+            text = text or self._mutation_rng.choice(slack_gen.LATE_REPLY_TEXTS)
+            message = self.slack.post_message(channel_id, text, user_id=user_id, thread_ts=parse_ts(thread_ts))
+            return format_ts(message.ts)
+
+    def edit_message(self, channel_id: str, ts: str, text: str, *, user_id: str | None = None) -> str:
+        """Change a message's text and set ``edited``; returns the edit's ts (``edited.ts``)."""
+        message = self.slack.edit_message(channel_id, parse_ts(ts), text, user_id=user_id)
+        return format_ts(message.edited[1])
+
+    def delete_message(self, channel_id: str, ts: str) -> None:
+        """Delete a message: gone from history, or a tombstone if it still has replies."""
+        self.slack.delete_message(channel_id, parse_ts(ts))
+
+    def grow_old_history(self, factor: float, channel_id: str | None = None) -> int:
+        """Add messages older than everything in the channel(s) so that each holds about
+        ``factor`` times as many messages as now. Returns how many messages were added.
+        """
+        with self.lock:
+            self._growth_count += 1
+            rng = random.Random(f"{self.seed}:grow:{self._growth_count}")
+            return slack_gen.grow_old_history(self, rng, factor, channel_id)
+
+
+# ---- the work plan -------------------------------------------------------------------------
+
+def _generate_plan(seed: int, scale: Scale) -> World:
+    rng = random.Random(f"{seed}:plan")
+    company = Company(*rng.choice(vocab.COMPANIES))
+    teams = list(vocab.TEAMS[: rng.choice((3, 4))])
+    people = _generate_people(rng, company, scale.humans)
+    pools = {key: _work_pool(rng, key) for key, _ in teams}
+    tickets = _generate_tickets(rng, company, teams, people, pools, scale)
+    untracked = [item for key, _ in teams for item in pools[key]]
+    rng.shuffle(untracked)
+    return World(seed=seed, scale=scale, company=company, people=people, teams=teams, tickets=tickets,
+                 untracked_work=untracked, lock=threading.RLock())
+
+
+def _generate_people(rng: random.Random, company: Company, count: int) -> list[Person]:
+    names = list(vocab.FIXED_PEOPLE)
+    seen = {handle for _, handle in names}
+    while len(names) < count:
+        real_name = f"{rng.choice(vocab.FIRST_NAMES)} {rng.choice(vocab.LAST_NAMES)}"
+        handle = _unique(_handle(real_name), seen)
+        seen.add(handle)
+        names.append((real_name, handle))
+    deactivated = set(rng.sample(range(len(vocab.FIXED_PEOPLE), count), max(1, count // 12)))
+    return [
+        Person(handle=handle, real_name=real_name, email=f"{handle}@{company.email_domain}",
+               title=rng.choice(vocab.JOB_TITLES), tz=rng.choice(vocab.TIMEZONES),
+               github_login=handle.replace(".", "-"), deactivated=i in deactivated)
+        for i, (real_name, handle) in enumerate(names[:count])
+    ]
+
+
+def _work_pool(rng: random.Random, team_key: str) -> list[WorkItem]:
+    """Every (component, problem, qualifier) combination of a team, shuffled."""
+    problems = [(kind, problem, chat)
+                for kind, entries in (("bug", vocab.SYMPTOMS), ("feature", vocab.FEATURES), ("chore", vocab.CHORES))
+                for problem, chat, teams in entries if team_key in teams.split()]
+    pool = [
+        WorkItem(team_key=team_key, kind=kind, component=component, aliases=aliases, problem=problem,
+                 problem_chat=chat, topic_words=words + _content_words(problem), qualifier=qualifier)
+        for component, aliases, words in vocab.COMPONENTS[team_key]
+        for kind, problem, chat in problems
+        for qualifier in dict.fromkeys(vocab.QUALIFIERS)
+    ]
+    rng.shuffle(pool)
+    return pool
+
+
+def _generate_tickets(rng: random.Random, company: Company, teams: list[tuple[str, str]],
+                      people: list[Person], pools: dict[str, list[WorkItem]], scale: Scale) -> list[TicketSeed]:
+    keys = [key for key, _ in teams]
+    weights = [TEAM_WEIGHTS[key] for key in keys]
+    start = NOW - timedelta(days=scale.span_days)
+    span_s = scale.span_days * 86400 - 7200
+    created = sorted(start + timedelta(seconds=rng.randrange(span_s)) for _ in range(scale.tickets))
+    numbers = {key: rng.randint(1, 40) for key in keys}
+    tickets = []
+    for created_at in created:
+        key = rng.choices(keys, weights)[0]
+        work = pools[key].pop() if pools[key] else rng.choice([t.work for t in tickets if t.team_key == key])
+        number = numbers[key]
+        numbers[key] += 1 if rng.random() < 0.9 else 2  # deleted issues leave gaps
+        tickets.append(_ticket(rng, company, people, key, number, created_at, work))
+    return tickets
+
+
+def _ticket(rng: random.Random, company: Company, people: list[Person], key: str, number: int,
+            created_at: datetime, work: WorkItem) -> TicketSeed:
+    template = {"bug": vocab.BUG_TITLES, "feature": vocab.FEATURE_TITLES, "chore": vocab.CHORE_TITLES}[work.kind]
+    title = fill(rng.choice(template), component=work.component, symptom=work.problem,
+                 feature=work.problem, chore=work.problem) + work.qualifier
+    opener = fill(rng.choice(vocab.DESCRIPTION_OPENERS[work.kind]), alias=rng.choice(work.aliases),
+                  detail=rng.choice(work.problem_chat), customer=rng.choice(vocab.CUSTOMERS))
+    body = fill(rng.choice(vocab.DESCRIPTION_BODIES), component=work.component)
+    identifier = f"{key}-{number}"
+    active = [p.handle for p in people if not p.deactivated]
+    return TicketSeed(
+        identifier=identifier, team_key=key, number=number, title=title, description=f"{opener}\n\n{body}",
+        created_at=created_at, creator=rng.choice(active),
+        assignee=rng.choice(active) if rng.random() < 0.8 else None,
+        url=f"https://linear.app/{company.slug}/issue/{identifier}/{_slug(title)}", work=work,
+    )
+
+
+# ---- small helpers ---------------------------------------------------------------------------
+
+def fill(template: str, **fields: str) -> str:
+    """``str.format`` that also offers capitalised variants: {component} and {Component}."""
+    fields.update({name.capitalize(): value[:1].upper() + value[1:] for name, value in list(fields.items())})
+    return template.format(**fields)
+
+
+def _content_words(phrase: str) -> tuple[str, ...]:
+    stop = {"in", "on", "to", "for", "and", "the", "a", "of", "off", "into", "with"}
+    return tuple(w for w in re.findall(r"[a-z0-9]+", phrase.lower()) if w not in stop and len(w) > 1)
+
+
+def _handle(real_name: str) -> str:
+    ascii_name = unicodedata.normalize("NFKD", real_name).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z]+", ".", ascii_name.lower()).strip(".")
+
+
+def _unique(candidate: str, seen: set[str]) -> str:
+    suffix = 2
+    result = candidate
+    while result in seen:
+        result = f"{candidate}{suffix}"
+        suffix += 1
+    return result
+
+
+def _slug(title: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:60].rstrip("-")
+
+
+def _clamp(value: int, low: int, high: int) -> int:
+    return max(low, min(high, value))
