@@ -35,3 +35,12 @@ def natural_key(table: str) -> tuple[str, ...]:
     except KeyError:
         raise KeyError(f"{table} has no natural key registered in warehouse/tables.py") from None
 
+
+# AI cost tracking (issue 6).
+NATURAL_KEYS.update({
+    "core.llm_price_rates": ("workspace_id", "provider", "model", "usage_day", "batch"),
+    "core.openai_costs": ("workspace_id", "cost_id"),
+    "ops.cost_budgets": ("workspace_id", "budget"),
+    "ops.cost_settings": ("workspace_id",),
+    "ops.cost_alerts": ("workspace_id", "budget", "period", "threshold"),
+})
