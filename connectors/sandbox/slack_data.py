@@ -191,7 +191,12 @@ class SlackWorkspace:
         self.app_bot: SlackBot | None = None
         self.bot_token = f"xoxb-sandbox-{team_id.lower()}"
         self.version = 0
+        self.now_us = now_us
         self._clock_us = now_us
+
+    @property
+    def now_s(self) -> int:
+        return self.now_us // 1_000_000
 
     # ---- lookups -------------------------------------------------------------------------
     def channel(self, channel_id: object) -> SlackChannel:
