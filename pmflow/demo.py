@@ -6,9 +6,6 @@ import os
 from pmflow.reporting import print_warehouse_summary
 from warehouse import Warehouse
 
-SANDBOX_SLACK_TOKEN = "xoxb-sandbox-demo"
-
-
 def run_demo(seed: int = 7, size: str = "default") -> None:
     from connectors.sandbox.server import SandboxServer
     from connectors.sandbox.world import World
@@ -17,7 +14,7 @@ def run_demo(seed: int = 7, size: str = "default") -> None:
     with SandboxServer(world) as server:
         print(f"Sandbox workspace {world.workspace_id} (seed {seed}, size {size}) at {server.url}")
         # The demo always talks to the sandbox, whatever real credentials the shell may hold.
-        os.environ.update(SLACK_API_URL=server.slack_api_url, SLACK_BOT_TOKEN=SANDBOX_SLACK_TOKEN)
+        os.environ.update(SLACK_API_URL=server.slack_api_url, SLACK_BOT_TOKEN=world.slack_bot_token)
         from flows.pipeline import pipeline
 
         pipeline()
