@@ -10,12 +10,14 @@ from __future__ import annotations
 from prefect import flow, unmapped
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from tasks.alerts import ALERT_HOOKS
 from tasks.common import publish_load_report, total
+from tasks.quality import check_data_quality
 from tasks.slack import identify_slack_workspace, sync_slack_channel, sync_slack_channels, sync_slack_users
 from warehouse import LoadCounts
 
 
-@flow(name="ingest-slack", task_runner=ThreadPoolTaskRunner(max_workers=4))
+@flow(name="ingest-slack", task_runner=ThreadPoolTaskRunner(max_workers=4), **ALERT_HOOKS)
 def ingest_slack() -> dict[str, LoadCounts]:
     """Users, channels, then every channel's messages and threads (channels fetched concurrently)."""
     workspace = identify_slack_workspace()
@@ -24,4 +26,5 @@ def ingest_slack() -> dict[str, LoadCounts]:
     messages = sync_slack_channel.map(unmapped(workspace.workspace_id), channel_ids)
     counts = {"slack.users": users, "slack.channels": channels, "slack.messages": total(messages.result())}
     publish_load_report("ingest-slack", counts)
+    check_data_quality("slack", workspace_id=workspace.workspace_id)
     return counts

@@ -80,6 +80,19 @@ def sql(
     write_result(columns, rows, format.value, sys.stdout)
 
 
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Host of the Prefect server and UI [PMFLOW_SERVE_HOST, 127.0.0.1].")] = None,
+    port: Annotated[int | None, typer.Option(help="Port of the Prefect server and UI [PMFLOW_SERVE_PORT, 4200].")] = None,
+    deploy: Annotated[bool, typer.Option(help="Deploy every flow of prefect.yaml.")] = True,
+    worker: Annotated[bool, typer.Option(help="Start a process worker on the work pool.")] = True,
+) -> None:
+    """Local Prefect server + work pool + deployments (prefect.yaml) + worker; Ctrl-C stops them."""
+    from pmflow.serve import serve as run_serve
+
+    raise typer.Exit(code=run_serve(host, port, deploy=deploy, worker=worker))
+
+
 def _exit_on_known_errors(function, *args, **kwargs):
     """Runs `function`; errors pmflow knows how to explain end the command with that explanation,
     not a traceback (set PMFLOW_DEBUG=1 for the traceback)."""

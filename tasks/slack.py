@@ -71,7 +71,7 @@ def sync_slack_channels(workspace_id: str) -> tuple[list[str], LoadCounts]:
     return channel_ids, counts
 
 
-@task(**TRANSIENT_RETRIES, tags=["slack-history"])
+@task(**TRANSIENT_RETRIES, tags=["slack-history", "slack-api"])
 def sync_slack_channel(workspace_id: str, channel_id: str) -> LoadCounts:
     settings = slack_settings()
     return sync_channel_messages(
