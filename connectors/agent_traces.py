@@ -50,8 +50,9 @@ def trace_files(path: str | Path) -> list[Path]:
     return [path] if path.exists() else []
 
 
-def read_new_lines(path: Path, offset: int = 0) -> tuple[list[str], int]:
-    """The complete lines after byte `offset` and the offset after the last of them.
+def read_new_lines(path: Path, offset: int = 0, *, max_bytes: int | None = None) -> tuple[list[str], int]:
+    """The complete lines after byte `offset` (about `max_bytes` of them at most) and the offset
+    after the last of them.
 
     A trailing line without a newline is left for the next read (it may still be being written).
     A file shorter than `offset` was rotated or rewritten: it is read from the start."""
@@ -60,7 +61,9 @@ def read_new_lines(path: Path, offset: int = 0) -> tuple[list[str], int]:
         offset = 0
     with path.open("rb") as handle:
         handle.seek(offset)
-        data = handle.read()
+        data = handle.read() if max_bytes is None else handle.read(max_bytes)
+        if max_bytes is not None and b"\n" not in data and len(data) == max_bytes:
+            data += handle.readline()  # one line longer than max_bytes
     end = data.rfind(b"\n")
     if end < 0:
         return [], offset
@@ -158,8 +161,6 @@ def parse_usage_line(text: str, *, workspace_id: str, max_tokens: int = 10_000_0
         "output_tokens": output_tokens,
         "cached_tokens": cached,
         "requests": 1,
-        "cost_usd": None,
-        "price_status": None,
         "project": _str(_first(attrs, ("pmflow.project", "project", "project_id"))),
         "ticket_id": _str(_first(attrs, ("pmflow.ticket_id", "ticket_id", "ticket"))),
         "agent": _str(_first(attrs, ("gen_ai.agent.name", "agent", "agent_name"))),

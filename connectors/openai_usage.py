@@ -245,8 +245,6 @@ def parse_usage_bucket(bucket: Mapping, *, endpoint: str, workspace_id: str, max
             "output_tokens": output_tokens,
             "cached_tokens": cached,
             "requests": requests,
-            "cost_usd": None,
-            "price_status": None,
             "project": result.get("project_id"),
             "ticket_id": None,
             "agent": None,

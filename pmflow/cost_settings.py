@@ -12,6 +12,9 @@ Secrets are SecretStr: they print as '**********' and are unwrapped only inside 
 | PMFLOW_BUDGETS | YAML file of monthly budgets (pmflow/costs/budgets.py) | config/budgets.yaml if present |
 | PMFLOW_AGENT_TRACES | JSONL file or directory of *.jsonl agent traces | - (source skipped) |
 | PMFLOW_COST_LOOKBACK_DAYS | first run of the Usage/Costs APIs reads this many days back | 90 |
+| PMFLOW_COST_RESCAN_DAYS | each run re-reads this many days before the cursor (late or restated data) | 2 |
+| PMFLOW_COST_ALERT_CHANNEL | Slack channel for budget alerts when the budget file names none | - |
+| PMFLOW_COST_CHARTS_DIR | where the spend-vs-budget chart goes | charts/ next to the warehouse |
 | PMFLOW_COST_DRIFT_THRESHOLD | relative drift computed vs billed that reconciliation flags | 0.05 |
 | PMFLOW_COST_AS_OF | date (YYYY-MM-DD) budgets are evaluated at; for backfills and tests | today (UTC) |
 """
@@ -44,6 +47,9 @@ class CostSettings(BaseSettings):
     budgets: Path | None = None
     agent_traces: Path | None = None
     cost_lookback_days: int = 90
+    cost_rescan_days: int = 2
+    cost_alert_channel: str | None = None
+    cost_charts_dir: Path | None = None
     cost_drift_threshold: float = 0.05
     cost_as_of: date | None = None
     batch_discount: float = 0.5

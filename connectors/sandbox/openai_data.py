@@ -26,6 +26,7 @@ import hashlib
 import json
 import random
 import threading
+import weakref
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -372,3 +373,17 @@ def from_world(world) -> OpenAIOrg:
     tickets = [(t.identifier, t.team_key, t.created_at) for t in world.tickets]
     teams = [key for key, _ in world.teams] if world.teams and isinstance(world.teams[0], tuple) else list(world.teams)
     return generate_openai(world.seed, world.now, world.scale.span_days, tickets, teams)
+
+
+_ORGS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_ORGS_LOCK = threading.Lock()
+
+
+def org_for(world) -> OpenAIOrg:
+    """The world's OpenAI organization, generated once per World object (the sandbox service and
+    the tests share it, so mutations and recorded model calls are visible to both)."""
+    with _ORGS_LOCK:
+        org = _ORGS.get(world)
+        if org is None:
+            org = _ORGS[world] = from_world(world)
+        return org

@@ -51,9 +51,9 @@ def reprice(con: duckdb.DuckDBPyConnection, book: PriceBook) -> dict:
         timings["fill_days_s"] = time.perf_counter() - started
 
         started = time.perf_counter()
-        combos = con.execute(
+        combos = con.sql(
             "SELECT DISTINCT workspace_id, provider, model, usage_day, batch FROM core.llm_usage"
-        ).fetch_arrow_table()
+        ).to_arrow_table()
         rates = book.rates_table(combos)
         timings["price_combinations_s"] = time.perf_counter() - started
 

@@ -68,8 +68,8 @@ CREATE TABLE ops.cost_budgets (
     loaded_at       TIMESTAMPTZ NOT NULL
 );
 COMMENT ON TABLE ops.cost_budgets IS 'Monthly budgets as configured in PMFLOW_BUDGETS (replaced by every costs run; the file is the truth). Key: workspace_id, budget.';
-COMMENT ON COLUMN ops.cost_budgets.project_pattern IS 'SQL LIKE pattern on core.llm_usage.project; NULL for every project.';
-COMMENT ON COLUMN ops.cost_budgets.model_pattern IS 'SQL LIKE pattern on core.llm_usage.model; NULL for every model.';
+COMMENT ON COLUMN ops.cost_budgets.project_pattern IS 'SQL LIKE pattern (escape character backslash) on core.llm_usage.project, from the glob in the budget file; NULL for every project.';
+COMMENT ON COLUMN ops.cost_budgets.model_pattern IS 'SQL LIKE pattern (escape character backslash) on core.llm_usage.model; NULL for every model.';
 
 CREATE TABLE ops.cost_settings (
     workspace_id    VARCHAR NOT NULL,
