@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, Callable, NamedTuple
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from connectors.sandbox.faults import GENERIC_KINDS, PAGINATION_KINDS, Fault, FaultPlan
 
@@ -38,8 +38,8 @@ class Request:
     """One HTTP request. ``params`` merges the query string with a form or JSON body."""
 
     method: str
-    path: str  # without the query string
-    target: str  # the request line's target: path and query string
+    path: str  # percent-decoded, without the query string
+    target: str  # the request line's target as sent: raw path and query string
     headers: Message
     body: bytes
     query: dict[str, str]
@@ -115,11 +115,11 @@ class AsgiService(Service):
         return asyncio.run(self._call(request))
 
     async def _call(self, request: Request) -> Response:
-        query = urlsplit(request.target).query
+        target = urlsplit(request.target)
         scope = {
             "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": request.method,
-            "scheme": "http", "path": request.path, "raw_path": request.path.encode(), "root_path": "",
-            "query_string": query.encode(), "server": ("127.0.0.1", 0), "client": ("127.0.0.1", 0),
+            "scheme": "http", "path": request.path, "raw_path": target.path.encode(), "root_path": "",
+            "query_string": target.query.encode(), "server": ("127.0.0.1", 0), "client": ("127.0.0.1", 0),
             "headers": [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in request.headers.items()],
         }
         received = False
@@ -183,7 +183,8 @@ class SandboxServer:
         self._stopping.clear()
         self._httpd = ThreadingHTTPServer(self._address, _Handler)
         self._httpd.sandbox = self
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="sandbox-server", daemon=True)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="sandbox-server", daemon=True)
         self._thread.start()
         return self
 
@@ -359,7 +360,7 @@ def _read_request(handler: _Handler) -> Request:
             body_error = "json_not_object"
     elif body and content_type == "application/x-www-form-urlencoded":
         params.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
-    return Request(method=handler.command, path=split.path, target=handler.path, headers=handler.headers, body=body, query=query,
+    return Request(method=handler.command, path=unquote(split.path), target=handler.path, headers=handler.headers, body=body, query=query,
                    params=params, body_error=body_error)
 
 
