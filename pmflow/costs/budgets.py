@@ -293,7 +293,7 @@ def _claim(wh: Warehouse, alert: Alert, channel: str, run_id: str | None) -> boo
         try:
             exists = con.execute(
                 "SELECT count(*) FROM ops.cost_alerts WHERE workspace_id = ? AND budget = ? AND period = ? AND threshold = ?",
-                [alert.workspace_id, alert.budget, alert.period, alert.threshold]).fetchone()[0]
+                [alert.workspace_id, alert.budget, alert.period, alert.threshold]).fetchall()[0][0]
             if exists:
                 con.execute("ROLLBACK")
                 return False

@@ -72,7 +72,7 @@ def reprice(con: duckdb.DuckDBPyConnection, book: PriceBook) -> dict:
                 FROM core.llm_price_rates AS r
                 WHERE {on}
                   AND (u.cost_usd IS DISTINCT FROM {COST_EXPR} OR u.price_status IS DISTINCT FROM r.price_status)"""
-        ).fetchone()[0]
+        ).fetchall()[0][0]
         timings["apply_prices_s"] = time.perf_counter() - started
         con.execute("COMMIT")
     except BaseException:
