@@ -1,7 +1,8 @@
 """Run the sandbox as a process: ``python -m connectors.sandbox serve --seed 7 --size default``.
 
-Prints one JSON line with the base URLs (``url``, ``slack_api_url``), ``workspace_id`` and
-``slack_bot_token`` once the server accepts connections, then serves until SIGTERM or SIGINT.
+Prints one JSON line with the base URLs (``url``, ``slack_api_url``, ``openai_base_url``),
+``workspace_id`` and ``slack_bot_token`` once the server accepts connections, then serves until
+SIGTERM or SIGINT.
 """
 from __future__ import annotations
 
@@ -28,7 +29,8 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signum, lambda *_: stop.set())
     with SandboxServer(world, faults, args.latency_ms / 1000, host=args.host, port=args.port) as server:
         print(json.dumps({"url": server.url, "slack_api_url": server.slack_api_url,
-                          "workspace_id": world.workspace_id, "slack_bot_token": world.slack_bot_token}), flush=True)
+                          "openai_base_url": server.openai_base_url, "workspace_id": world.workspace_id,
+                          "slack_bot_token": world.slack_bot_token}), flush=True)
         while not stop.wait(0.5):
             pass
     return 0

@@ -1,7 +1,8 @@
 """A local HTTP server that speaks the wire formats of the services pmflow ingests.
 
-Services are mounted by path prefix (``/slack/api/`` now; Linear, GitHub and OpenAI later), each
-a ``Service`` subclass in its own module; to add one, append it to ``default_services``. The
+Services are mounted by path prefix (``/slack/api/``, ``/openai/``; Linear and GitHub later), each
+in its own module as a ``Service`` subclass or an ASGI app (``AsgiService``); to add one, append it
+to ``default_services``. The
 server counts requests per (service, endpoint), logs every request's parameter names, injects
 faults from a ``FaultPlan`` and can add a fixed latency to every request.
 
@@ -18,10 +19,11 @@ import socket
 import struct
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any, Callable, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from connectors.sandbox.faults import GENERIC_KINDS, PAGINATION_KINDS, Fault, FaultPlan
@@ -101,17 +103,23 @@ class Service:
 class AsgiService(Service):
     """Mounts an ASGI application (e.g. a FastAPI app) under ``prefix``.
 
-    The app sees the full request path, so an app whose routes already include the prefix (such
-    as ``openai_api.create_app``) mounts as ``AsgiService("openai", "/openai/", app)``. Requests
-    are counted under the path after the prefix; every generic fault applies.
+    ``make_app`` builds the app on the first request (so a service nobody calls costs nothing).
+    The app sees the full request path, so an app whose routes already include the prefix mounts
+    as ``AsgiService("openai", "/openai/", lambda: create_app(...))``. Requests are counted under
+    the path after the prefix; every generic fault applies.
     """
 
-    def __init__(self, name: str, prefix: str, app: Callable):
+    def __init__(self, name: str, prefix: str, make_app: Callable[[], Callable]):
         self.name = name
         self.prefix = prefix
-        self.app = app
+        self._make_app = make_app
+        self._app: Callable | None = None
+        self._lock = threading.Lock()
 
     def handle(self, request: Request) -> Response:
+        with self._lock:
+            if self._app is None:
+                self._app = self._make_app()
         return asyncio.run(self._call(request))
 
     async def _call(self, request: Request) -> Response:
@@ -120,7 +128,8 @@ class AsgiService(Service):
             "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": request.method,
             "scheme": "http", "path": request.path, "raw_path": target.path.encode(), "root_path": "",
             "query_string": target.query.encode(), "server": ("127.0.0.1", 0), "client": ("127.0.0.1", 0),
-            "headers": [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in request.headers.items()],
+            "headers": [(name.lower().encode("latin-1"), value.encode("latin-1"))
+                        for name, value in request.headers.items()],
         }
         received = False
         response = Response(body=b"")
@@ -140,14 +149,22 @@ class AsgiService(Service):
             elif message["type"] == "http.response.body":
                 response.body += message.get("body", b"")
 
-        await self.app(scope, receive, send)
+        await self._app(scope, receive, send)
         return response
 
 
 def default_services(world: World) -> list[Service]:
     from connectors.sandbox.slack_api import SlackService
 
-    return [SlackService(world)]
+    return [SlackService(world), AsgiService("openai", "/openai/", lambda: _openai_app(world))]
+
+
+def _openai_app(world: World) -> Callable:
+    """Imported on first use (FastAPI, numpy). ``org_for`` is the world's one organization, shared
+    with tests that read its ground truth."""
+    from connectors.sandbox import openai_api, openai_data
+
+    return openai_api.create_app(openai_data.org_for(world))
 
 
 class LoggedRequest(NamedTuple):
@@ -216,6 +233,11 @@ class SandboxServer:
         """Base URL for ``slack_sdk.WebClient(base_url=...)`` (ends with "/")."""
         return self.service_url("slack")
 
+    @property
+    def openai_base_url(self) -> str:
+        """Base URL for ``openai.OpenAI(base_url=...)`` (OPENAI_BASE_URL)."""
+        return self.service_url("openai") + "v1"
+
     # ---- accounting ------------------------------------------------------------------------
     def stats(self) -> dict:
         """{"total": n, "requests": {service: {endpoint: n}}, "faults": {kind: n}}."""
@@ -235,7 +257,8 @@ class SandboxServer:
     def _count(self, service: Service, endpoint: str, request: Request) -> None:
         with self._stats_lock:
             self._requests[(service.name, endpoint)] += 1
-            self.request_log.append(LoggedRequest(service.name, endpoint, request.method, tuple(sorted(request.params))))
+            names = tuple(sorted(request.params))
+            self.request_log.append(LoggedRequest(service.name, endpoint, request.method, names))
 
     def _count_fault(self, kind: str) -> None:
         with self._stats_lock:
@@ -360,8 +383,8 @@ def _read_request(handler: _Handler) -> Request:
             body_error = "json_not_object"
     elif body and content_type == "application/x-www-form-urlencoded":
         params.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
-    return Request(method=handler.command, path=unquote(split.path), target=handler.path, headers=handler.headers, body=body, query=query,
-                   params=params, body_error=body_error)
+    return Request(method=handler.command, path=unquote(split.path), target=handler.path, headers=handler.headers,
+                   body=body, query=query, params=params, body_error=body_error)
 
 
 def _write(handler: _Handler, response: Response) -> None:

@@ -4,8 +4,8 @@ Served at ``/slack/api/<method>``: auth.test, conversations.list, conversations.
 conversations.replies, users.list, chat.postMessage, chat.update and chat.delete. Parameters
 come from the query string, a form body or a JSON body; the token from ``Authorization: Bearer``
 (or a ``token`` parameter): any ``xoxb-``/``xoxp-`` token is accepted (``world.slack_bot_token``
-is one), none is ``not_authed``, anything else ``invalid_auth``. Errors are HTTP 200 ``{"ok": false, "error": ...}`` except rate
-limits (429) and unknown methods (404), as on slack.com.
+is one), none is ``not_authed``, anything else ``invalid_auth``. Errors are HTTP 200
+``{"ok": false, "error": ...}`` except rate limits (429) and unknown methods (404), as on slack.com.
 
 Pagination: opaque base64 cursors that name the first item of the next page (``next_ts:<µs>``
 for messages, ``channel:<id>`` / ``user:<id>`` for lists); ``next_cursor`` is "" on the last page.
@@ -21,14 +21,21 @@ import binascii
 import json
 import unicodedata
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from connectors.sandbox.faults import GENERIC_KINDS, PAGINATION_KINDS
 from connectors.sandbox.paging import page_of, window
 from connectors.sandbox.server import Request, Response, Service
 from connectors.sandbox.slack_data import (
-    SlackChannel, SlackError, SlackMessage, SlackUser, SlackWorkspace, format_ts, parse_ts,
+    SlackChannel,
+    SlackError,
+    SlackMessage,
+    SlackUser,
+    SlackWorkspace,
+    format_ts,
+    parse_ts,
 )
 
 if TYPE_CHECKING:

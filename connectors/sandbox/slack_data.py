@@ -24,7 +24,7 @@ from __future__ import annotations
 import threading
 from bisect import bisect_left, insort
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 SLACKBOT_ID = "USLACKBOT"
 TOMBSTONE_TEXT = "This message was deleted."
@@ -54,7 +54,7 @@ def parse_ts(value: object) -> int:
 
 
 def ts_to_datetime(ts_us: int) -> datetime:
-    return datetime.fromtimestamp(ts_us // 1_000_000, tz=timezone.utc).replace(microsecond=ts_us % 1_000_000)
+    return datetime.fromtimestamp(ts_us // 1_000_000, tz=UTC).replace(microsecond=ts_us % 1_000_000)
 
 
 @dataclass(slots=True)

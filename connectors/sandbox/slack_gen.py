@@ -14,7 +14,14 @@ from typing import TYPE_CHECKING
 
 from connectors.sandbox import vocab
 from connectors.sandbox.slack_data import (
-    SLACKBOT_ID, BadRecord, SlackBot, SlackChannel, SlackMessage, SlackUser, SlackWorkspace, format_ts,
+    SLACKBOT_ID,
+    BadRecord,
+    SlackBot,
+    SlackChannel,
+    SlackMessage,
+    SlackUser,
+    SlackWorkspace,
+    format_ts,
     make_tombstone,
 )
 
@@ -197,7 +204,7 @@ class HistoryWriter:
                    for c in channels]
         total = sum(weights)
         start = self.now_us - self.span_us
-        for channel, weight in zip(channels, weights):
+        for channel, weight in zip(channels, weights, strict=True):
             budget_here = round(budget * weight / total)
             joins = self._add_joins(channel)
             end = self.now_us - (self.span_us * 3 // 10 if channel.is_archived else HOUR_US)
@@ -283,7 +290,8 @@ class HistoryWriter:
                 text = self._long_text()
             else:
                 text = self._fill(self.rng.choice(templates), author, alias=self._alias(work))
-            self._maybe_edit(self._reply(channel, parent, ts, author, text, broadcast=self.rng.random() < RATES["broadcast"]))
+            broadcast = self.rng.random() < RATES["broadcast"]
+            self._maybe_edit(self._reply(channel, parent, ts, author, text, broadcast=broadcast))
         if parent.ts < cap - 14 * DAY_US and self.rng.random() < RATES["late_reply"]:
             late = min(parent.ts + self.rng.randrange(7 * DAY_US, 60 * DAY_US), cap - SECOND_US)
             if not parent.replies or late > parent.replies[-1].ts:
@@ -296,8 +304,8 @@ class HistoryWriter:
         alerts_first = {"alerts": 0.8, "bots": 0.1}.get(_profile(channel), 0.5)
         if self.rng.random() < alerts_first:
             alert, value = self.rng.choice(vocab.ALERTS)
-            text = self.rng.choice(vocab.ALERT_MESSAGES).format(alert=alert, value=value,
-                                                                 target=f"{self.rng.choice(vocab.SERVICES)}-{self.rng.randint(1, 6)}")
+            target = f"{self.rng.choice(vocab.SERVICES)}-{self.rng.randint(1, 6)}"
+            text = self.rng.choice(vocab.ALERT_MESSAGES).format(alert=alert, value=value, target=target)
             return self._top(channel, ts, None, text, NOT_WORK, subtype="bot_message",
                              bot_id=self.alertbot.id, username=self.alertbot.name)
         text = self.rng.choice(vocab.DEPLOY_MESSAGES).format(
@@ -327,12 +335,13 @@ class HistoryWriter:
                   "<!channel> the new on-call rota is live, details in <https://example.com/handbook|the handbook>",
                   NOT_WORK)
         self._top(general, self.now_us - 2 * DAY_US, b, f"🎉 Ça marche — merci <@{a}>! :tada: 李雷 也同意 👍", NOT_WORK)
-        lunch = self._top(general, self.now_us - DAY_US, b, "Lunch order closes at 12:00 (not 11:30!) :burrito:", NOT_WORK)
+        lunch = self._top(general, self.now_us - DAY_US, b, "Lunch order closes at 12:00 (not 11:30!) :burrito:",
+                          NOT_WORK)
         lunch.edited = (b, lunch.ts + 5 * 60 * SECOND_US)
         self._top(work, self.now_us - 5 * DAY_US, None, "[FIRING:1] HighErrorRate api-gateway (5.2% > 2%)", NOT_WORK,
                   subtype="bot_message", bot_id=self.alertbot.id, username=self.alertbot.name)
-        self._top(work, self.now_us - 4 * DAY_US, self.deploybot.user_id, "Deployed `api` v2.31.4 to production :rocket:",
-                  NOT_WORK, bot_id=self.deploybot.id)
+        self._top(work, self.now_us - 4 * DAY_US, self.deploybot.user_id,
+                  "Deployed `api` v2.31.4 to production :rocket:", NOT_WORK, bot_id=self.deploybot.id)
         return sum(len(c.by_ts) for c in self.ws.channels.values()) - before
 
     def _cited_thread(self, channel: SlackChannel, ts: int, a: str, b: str) -> None:
@@ -342,7 +351,8 @@ class HistoryWriter:
         pr = self.rng.randint(100, 2000)
         self._reply(channel, parent, ts + HOUR_US, b,
                     f"<@{a}> happy to review :eyes: <https://github.com/{self.org}/api/pull/{pr}|#{pr}>")
-        self._reply(channel, parent, ts + 2 * HOUR_US, a, f"<{ticket.url}|{ticket.identifier}> updated with the repro steps")
+        self._reply(channel, parent, ts + 2 * HOUR_US, a,
+                    f"<{ticket.url}|{ticket.identifier}> updated with the repro steps")
         self._reply(channel, parent, ts + 3 * HOUR_US, b, "thanks! :tada: 🎉")
 
     def _long_thread(self, channel: SlackChannel, ts: int, a: str, b: str) -> None:

@@ -54,11 +54,13 @@ TEAMS = (("ENG", "Engineering"), ("WEB", "Web"), ("OPS", "Platform Ops"), ("DATA
 COMPONENTS = {
     "ENG": (
         ("invoice generator", ("invoicing job", "the invoice PDFs", "invoice service"), ("invoice", "pdf")),
-        ("payment webhook handler", ("stripe webhooks", "the payments hook", "webhook consumer"), ("payment", "webhook")),
+        ("payment webhook handler", ("stripe webhooks", "the payments hook", "webhook consumer"),
+         ("payment", "webhook")),
         ("auth token refresh", ("token refresh", "the refresh flow", "login sessions"), ("auth", "token", "session")),
         ("search indexer", ("indexing worker", "search", "the indexer"), ("search", "index")),
         ("API rate limiter", ("throttling", "the limiter middleware", "429 handling"), ("rate", "limit", "throttle")),
-        ("notification service", ("notifications", "the email sender", "push notifications"), ("notification", "email")),
+        ("notification service", ("notifications", "the email sender", "push notifications"),
+         ("notification", "email")),
         ("export API", ("CSV export endpoint", "exports", "the export job"), ("export", "csv")),
         ("permissions model", ("RBAC", "role checks", "access control"), ("permission", "role")),
         ("webhook retry queue", ("outbound webhooks", "the retry queue", "webhook deliveries"), ("webhook", "queue")),
@@ -98,19 +100,32 @@ COMPONENTS = {
 # whose components it fits).
 SYMPTOMS = (
     ("timeouts", ("keeps timing out", "hangs for ~30s and then dies", "times out under load"), "ENG WEB OPS DATA"),
-    ("wrong totals", ("shows the wrong totals", "has numbers that are off by a bit", "gets the math wrong again"), "ENG WEB DATA"),
-    ("memory leak", ("eats memory until it gets OOM-killed", "keeps growing its RSS all day", "got OOM-killed again"), "ENG OPS DATA"),
-    ("duplicate records", ("is creating duplicates", "gave us every row twice", "writes double entries again"), "ENG DATA"),
-    ("crash on empty input", ("blows up when the list is empty", "500s on an empty payload", "crashes with nothing selected"), "ENG WEB DATA"),
-    ("race condition", ("fails randomly, smells like a race", "is flaky when two requests land together", "breaks only under concurrency"), "ENG OPS DATA"),
-    ("slow queries", ("is super slow today", "has a p95 that went through the roof", "takes forever to finish"), "ENG OPS DATA"),
+    ("wrong totals", ("shows the wrong totals", "has numbers that are off by a bit", "gets the math wrong again"),
+     "ENG WEB DATA"),
+    ("memory leak", ("eats memory until it gets OOM-killed", "keeps growing its RSS all day", "got OOM-killed again"),
+     "ENG OPS DATA"),
+    ("duplicate records", ("is creating duplicates", "gave us every row twice", "writes double entries again"),
+     "ENG DATA"),
+    ("crash on empty input",
+     ("blows up when the list is empty", "500s on an empty payload", "crashes with nothing selected"), "ENG WEB DATA"),
+    ("race condition",
+     ("fails randomly, smells like a race", "is flaky when two requests land together",
+      "breaks only under concurrency"), "ENG OPS DATA"),
+    ("slow queries", ("is super slow today", "has a p95 that went through the roof", "takes forever to finish"),
+     "ENG OPS DATA"),
     ("slow page loads", ("takes forever to load", "is sluggish on first paint", "spins for ages"), "WEB"),
-    ("broken layout on Safari", ("looks broken in Safari", "is all over the place on iOS", "renders weird on WebKit"), "WEB"),
-    ("missing translations", ("shows raw i18n keys", "isn't translated for FR and ES", "has untranslated strings"), "WEB"),
-    ("accessibility issues", ("isn't usable with a screen reader", "has no focus states", "fails the a11y audit"), "WEB"),
-    ("stale cache", ("serves stale data", "doesn't pick up changes until a restart", "shows yesterday's values"), "ENG WEB DATA"),
-    ("unicode handling", ("mangles accented names", "chokes on emoji", "breaks on non-latin characters"), "ENG WEB DATA"),
-    ("retry storm", ("hammers the upstream when it fails", "retries forever", "floods us with retries"), "ENG OPS DATA"),
+    ("broken layout on Safari", ("looks broken in Safari", "is all over the place on iOS", "renders weird on WebKit"),
+     "WEB"),
+    ("missing translations", ("shows raw i18n keys", "isn't translated for FR and ES", "has untranslated strings"),
+     "WEB"),
+    ("accessibility issues", ("isn't usable with a screen reader", "has no focus states", "fails the a11y audit"),
+     "WEB"),
+    ("stale cache", ("serves stale data", "doesn't pick up changes until a restart", "shows yesterday's values"),
+     "ENG WEB DATA"),
+    ("unicode handling", ("mangles accented names", "chokes on emoji", "breaks on non-latin characters"),
+     "ENG WEB DATA"),
+    ("retry storm", ("hammers the upstream when it fails", "retries forever", "floods us with retries"),
+     "ENG OPS DATA"),
     ("flaky failures", ("fails every other run", "is flaky again", "goes red randomly"), "OPS"),
     ("disk filling up", ("is filling the disk", "ran out of disk overnight", "is triggering disk alerts again"), "OPS"),
 )
@@ -121,7 +136,8 @@ FEATURES = (
     ("retry with backoff", ("automatic retries", "backoff on failures", "a smarter retry"), "ENG OPS DATA"),
     ("SSO login", ("Okta login", "single sign-on", "SAML"), "ENG WEB"),
     ("keyboard shortcuts", ("hotkeys", "shortcuts for power users", "keyboard navigation"), "WEB"),
-    ("usage alerts", ("alerts when usage spikes", "a heads-up before we hit limits", "usage notifications"), "ENG OPS DATA"),
+    ("usage alerts", ("alerts when usage spikes", "a heads-up before we hit limits", "usage notifications"),
+     "ENG OPS DATA"),
     ("dark mode", ("a dark theme", "dark mode please", "night mode"), "WEB"),
     ("saved filters", ("saving my filters", "filter presets", "remembered filters"), "WEB DATA"),
     ("webhook signatures", ("signed webhooks", "HMAC on webhooks", "payload signing"), "ENG"),
@@ -133,13 +149,17 @@ CHORES = (
     ("upgrade to Python 3.12", ("move to 3.12", "do the python bump", "get off 3.9 finally"), "ENG OPS DATA"),
     ("migrate to Postgres 16", ("do the PG16 move", "upgrade postgres", "finish the database upgrade"), "ENG OPS DATA"),
     ("remove legacy v1 endpoints", ("kill the old v1 API", "drop v1", "delete the legacy routes"), "ENG"),
-    ("add metrics and dashboards", ("get better observability", "add some grafana panels", "get proper metrics"), "ENG OPS DATA"),
-    ("bump dependencies", ("do the dependency update", "clear the renovate backlog", "update outdated packages"), "ENG WEB OPS DATA"),
+    ("add metrics and dashboards", ("get better observability", "add some grafana panels", "get proper metrics"),
+     "ENG OPS DATA"),
+    ("bump dependencies", ("do the dependency update", "clear the renovate backlog", "update outdated packages"),
+     "ENG WEB OPS DATA"),
     ("split into smaller services", ("break it up", "carve it out of the monolith", "do the split"), "ENG"),
     ("upgrade to React 19", ("do the React bump", "move to React 19", "finish the framework upgrade"), "WEB"),
-    ("migrate to the new design tokens", ("do the token migration", "move to the new DS colors", "finish the theming cleanup"), "WEB"),
+    ("migrate to the new design tokens",
+     ("do the token migration", "move to the new DS colors", "finish the theming cleanup"), "WEB"),
     ("move to spot instances", ("switch to spot", "cut the EC2 bill with spot", "finish the spot migration"), "OPS"),
-    ("backfill historical data", ("backfill the old data", "reload the history", "fill the gaps from last year"), "DATA"),
+    ("backfill historical data", ("backfill the old data", "reload the history", "fill the gaps from last year"),
+     "DATA"),
 )
 
 # Ticket titles. Fields: {component}, {symptom}, {feature}, {chore} (title phrasings).
@@ -163,8 +183,10 @@ DESCRIPTION_BODIES = (
 )
 # Appended to some titles so that a large plan does not run out of distinct tickets (and said in
 # chat about bugs).
-QUALIFIERS = ("", "", "", " for EU customers", " on large accounts", " after the v2 migration", " for enterprise workspaces")
-CUSTOMERS = ("Globex", "Initech", "Umbrella Corp", "Soylent", "Hooli", "Stark Industries", "Wayne Enterprises", "Vandelay Imports")
+QUALIFIERS = ("", "", "", " for EU customers", " on large accounts", " after the v2 migration",
+              " for enterprise workspaces")
+CUSTOMERS = ("Globex", "Initech", "Umbrella Corp", "Soylent", "Hooli", "Stark Industries", "Wayne Enterprises",
+             "Vandelay Imports")
 
 # Openers of a thread about a known ticket that only paraphrase it.
 # Fields: {alias}, {problem}, {customer}, {since}, {ask}, {mention}.
@@ -219,7 +241,8 @@ WORK_REPLIES = (
     "adding a test for it first",
 )
 # Replies that only make sense in a thread about untracked work.
-NEW_WORK_REPLIES = ("is there a ticket for this?", "no ticket yet, I'll just do it", "let's not file it, it's a 10 minute fix")
+NEW_WORK_REPLIES = ("is there a ticket for this?", "no ticket yet, I'll just do it",
+                    "let's not file it, it's a 10 minute fix")
 # Social / not-work top-level messages. Fields: {mention}.
 CHIT_CHAT = (
     "good morning! :sunny:", "Happy Friday everyone :tada:", "who's up for lunch? 🍜",
@@ -245,7 +268,8 @@ ALERT_MESSAGES = (
     "[RESOLVED] {alert} {target}",
 )
 SERVICES = ("api", "web", "worker", "billing", "search", "gateway")
-ALERTS = (("HighErrorRate", "5.2% > 2%"), ("DiskPressure", "91% used"), ("LatencyP95", "1.8s > 800ms"), ("PodCrashLooping", "restarts=7"))
+ALERTS = (("HighErrorRate", "5.2% > 2%"), ("DiskPressure", "91% used"), ("LatencyP95", "1.8s > 800ms"),
+          ("PodCrashLooping", "restarts=7"))
 REPOS = ("api", "web", "infra", "data-pipelines")
 
 # Long incident write-up paragraphs (the generator repeats them past 4,000 characters).
@@ -256,7 +280,8 @@ LONG_PARAGRAPHS = (
     "batch load requests queued, timed out, and the retry policy multiplied the load on the database.",
     "*What went well*: the alert fired within two minutes and the rollback was a single command. "
     "*What went badly*: the runbook still pointed at the old dashboard and the status page was updated late.",
-    "```Traceback (most recent call last):\n  File \"app/db.py\", line 88, in acquire\n    conn = pool.get(timeout=self.timeout)\n"
+    "```Traceback (most recent call last):\n  File \"app/db.py\", line 88, in acquire\n"
+    "    conn = pool.get(timeout=self.timeout)\n"
     "TimeoutError: QueuePool limit of size 20 overflow 10 reached, connection timed out, timeout 5.00```",
     "*Action items*: restore the previous timeout, add a load test for the nightly batch, cap retries "
     "with jittered backoff, and move the runbook links into the alert annotations.",

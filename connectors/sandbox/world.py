@@ -18,12 +18,12 @@ import re
 import threading
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from connectors.sandbox import slack_gen, vocab
 from connectors.sandbox.slack_data import SlackWorkspace, format_ts, parse_ts
 
-NOW = datetime(2026, 11, 20, 17, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 20, 17, 0, tzinfo=UTC)
 NAMED_SIZES = ("tiny", "default")
 TEAM_WEIGHTS = {"ENG": 35, "WEB": 25, "OPS": 25, "DATA": 15}
 

@@ -101,10 +101,20 @@ def test_an_asgi_app_mounts_as_a_service(world):
         return {"item": item, "q": q}
 
     with SandboxServer(world) as server:
-        server.mount(AsgiService("demo", "/demo/", app))
+        server.mount(AsgiService("demo", "/demo/", lambda: app))
         response = httpx.get(server.service_url("demo") + "v1/items/zoë", params={"q": "李雷"})
         assert response.json() == {"item": "zoë", "q": "李雷"}
         assert server.stats()["requests"] == {"demo": {"v1/items/zoë": 1}}
+
+
+def test_the_openai_app_is_mounted_by_default(world):
+    import openai
+
+    with SandboxServer(world) as server:
+        model = openai.OpenAI(api_key="sk-proj-test", base_url=server.openai_base_url, max_retries=0)
+        answer = model.chat.completions.create(model="gpt-5-mini", messages=[{"role": "user", "content": "hi"}])
+        assert answer.choices[0].message.content
+        assert server.stats()["requests"] == {"openai": {"v1/chat/completions": 1}}
 
 
 def test_cli_prints_one_json_line_and_stops_on_sigterm():

@@ -4,7 +4,7 @@ from __future__ import annotations
 import base64
 import copy
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -62,8 +62,8 @@ def row(workspace_id: str, channel_id: str, m: dict) -> dict:
     return {
         "workspace_id": workspace_id, "channel_id": channel_id, "ts": m["ts"], "thread_ts": m.get("thread_ts"),
         "user_id": m.get("user") or m.get("bot_id"), "text": m["text"],
-        "posted_at": datetime.fromtimestamp(parse_ts(m["ts"]) / 1e6, timezone.utc),
-        "edited_at": datetime.fromtimestamp(parse_ts(edited["ts"]) / 1e6, timezone.utc) if edited else None,
+        "posted_at": datetime.fromtimestamp(parse_ts(m["ts"]) / 1e6, UTC),
+        "edited_at": datetime.fromtimestamp(parse_ts(edited["ts"]) / 1e6, UTC) if edited else None,
         "is_deleted": m.get("subtype") == "tombstone", "reply_count": m.get("reply_count", 0),
     }
 
@@ -101,7 +101,8 @@ def test_errors_raise_slack_api_error(served):
 
 def test_unknown_method_is_404(served):
     world, server = served
-    response = httpx.post(server.slack_api_url + "nope.method", headers={"Authorization": f"Bearer {world.slack_bot_token}"})
+    auth = {"Authorization": f"Bearer {world.slack_bot_token}"}
+    response = httpx.post(server.slack_api_url + "nope.method", headers=auth)
     assert response.status_code == 404 and response.json()["error"] == "unknown_method"
 
 
