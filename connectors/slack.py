@@ -189,7 +189,7 @@ def parse_user(obj: Any, *, workspace_id: str) -> dict:
         "name": optional_str(obj, "name"),
         "real_name": optional_str(obj, "real_name") or optional_str(profile, "real_name"),
         "display_name": optional_str(profile, "display_name"),
-        "is_bot": bool(obj.get("is_bot", False)) or obj.get("id") == "USLACKBOT",
+        "is_bot": bool(obj.get("is_bot", False)),
         "is_deleted": bool(obj.get("deleted", False)),
         "tz": optional_str(obj, "tz"),
     }

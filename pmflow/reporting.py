@@ -7,9 +7,9 @@ from warehouse import LoadCounts, Warehouse
 
 
 def print_load_counts(counts: Mapping[str, LoadCounts]) -> None:
-    print(f"{'stream':<24}{'read':>10}{'inserted':>10}{'updated':>10}{'quarantined':>12}")
+    print(f"{'stream':<24}{'read':>10}{'loaded':>10}{'inserted':>10}{'updated':>10}{'quarantined':>12}")
     for stream, c in sorted(counts.items()):
-        print(f"{stream:<24}{c.read:>10}{c.inserted:>10}{c.updated:>10}{c.quarantined:>12}")
+        print(f"{stream:<24}{c.read:>10}{c.loaded:>10}{c.inserted:>10}{c.updated:>10}{c.quarantined:>12}")
 
 
 def print_warehouse_summary(wh: Warehouse) -> None:

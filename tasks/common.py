@@ -53,7 +53,8 @@ def current_run_id() -> str | None:
 def load_counts_table(counts: Mapping[str, LoadCounts]) -> list[dict]:
     """Rows for a Prefect table artifact: one per stream."""
     return [
-        {"stream": stream, "read": c.read, "inserted": c.inserted, "updated": c.updated, "quarantined": c.quarantined}
+        {"stream": stream, "read": c.read, "loaded": c.loaded, "inserted": c.inserted, "updated": c.updated,
+         "quarantined": c.quarantined}
         for stream, c in sorted(counts.items())
     ]
 

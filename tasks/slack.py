@@ -115,6 +115,7 @@ def sync_channel_messages(
     for thread_ts in threads:
         replies = set()
         for page in client.replies(channel_id, thread_ts):
+            page = [m for m in page if not (isinstance(m, dict) and m.get("ts") == thread_ts)]  # the parent, again
             replies |= {row["ts"] for row in writer.add(page).rows}
         writer.mark_deleted(stored.replies.get(thread_ts, set()) - replies)
 

@@ -14,3 +14,25 @@ def warehouse_path(tmp_path, monkeypatch):
     path = tmp_path / "warehouse.duckdb"
     monkeypatch.setenv("PMFLOW_WAREHOUSE", str(path))
     return path
+
+
+@pytest.fixture
+def sandbox(monkeypatch, warehouse_path):
+    """Starts a sandbox for a world and points the Slack settings at it; stopped after the test.
+
+    Usage: `server = sandbox(World.generate(7, "tiny"), faults=FaultPlan(...))`.
+    """
+    from connectors.sandbox.server import SandboxServer
+
+    servers = []
+
+    def start(world, faults=None, **kwargs):
+        server = SandboxServer(world, faults=faults, **kwargs).start()
+        servers.append(server)
+        monkeypatch.setenv("SLACK_API_URL", server.slack_api_url)
+        monkeypatch.setenv("SLACK_BOT_TOKEN", world.slack_bot_token)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()

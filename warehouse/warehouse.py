@@ -12,7 +12,7 @@ import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -73,18 +73,17 @@ class Batch:
 
 @dataclass
 class LoadCounts:
+    """read = loaded + quarantined; of the loaded records, inserted are new rows, updated changed
+    ones, and the rest were already stored as they are."""
+
     read: int = 0
+    loaded: int = 0
     inserted: int = 0
     updated: int = 0
     quarantined: int = 0
 
     def __add__(self, other: LoadCounts) -> LoadCounts:
-        return LoadCounts(
-            self.read + other.read,
-            self.inserted + other.inserted,
-            self.updated + other.updated,
-            self.quarantined + other.quarantined,
-        )
+        return LoadCounts(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
 
 
 class Warehouse:
@@ -198,7 +197,7 @@ class Warehouse:
 
 
 def _write_batch(con: duckdb.DuckDBPyConnection, batch: Batch, run_id: str | None) -> LoadCounts:
-    counts = LoadCounts(read=len(batch.raw) + len(batch.rejected), quarantined=len(batch.rejected))
+    counts = LoadCounts(read=len(batch.raw) + len(batch.rejected), loaded=len(batch.raw), quarantined=len(batch.rejected))
     if batch.raw:
         _insert_raw(con, batch, run_id)
     upserts = batch.upserts.items() if isinstance(batch.upserts, Mapping) else batch.upserts
