@@ -1,0 +1,272 @@
+"""Local ticket retrieval: rank existing tickets for a piece of text, with no network or model.
+
+The score of ticket t for query q is a similarity in [0, 1] discounted by age:
+
+    score = similarity(q, t) * (1 + age_in_days(q, t)) ** -weights.recency
+
+``similarity`` is a weighted mean of cosine similarities, so scores are comparable across
+queries (a later calibration can map them to linked / suggested / new work):
+
+* ``text``: TF-IDF (1 + log tf, smoothed idf, L2 norm) of title (counted twice) plus body,
+  over the stemmed, identifier-aware terms of :mod:`pmflow.matching.text`;
+* ``title``: the query's title (its whole text when it has none) against ticket titles;
+* any extra :class:`Scorer`, e.g. sentence embeddings where such a model is installed.
+
+The age discount is a prior, not a filter: duplicates and follow-ups tend to arrive soon
+after the work they belong to. Everything is vectorised per batch of queries: one sparse
+product gives all similarities, the discount and the ``before`` filter touch only its
+non-zero entries, and top-k is one ``argpartition`` over the batch.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import TfidfTransformer
+
+from pmflow.matching.terms import TermVocabulary
+
+TITLE_REPEATS = 2
+QUERY_BATCH = 1024
+_NS_PER_DAY = 86_400 * 10**9
+# Unknown creation time: far in the past, so undated tickets pass every ``before`` limit.
+_UNKNOWN_NS = np.iinfo(np.int64).min
+_NO_LIMIT_NS = np.iinfo(np.int64).max
+_MIN_BLOCKS = 64
+
+Ranking = list[tuple[str, float]]
+Before = datetime | Sequence[datetime | None] | None
+
+
+@dataclass(frozen=True)
+class TicketDoc:
+    id: str
+    title: str
+    body: str = ""
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class QueryDoc:
+    """Text to match: a Slack thread (body only), a PR (title and body), a new report..."""
+
+    title: str = ""
+    body: str = ""
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RetrievalWeights:
+    """The few global weights. Defaults sit mid-plateau on the GitBugs benchmark, not at its peak.
+
+    ``max_query_terms`` keeps each query's heaviest terms only: light terms add little to a
+    cosine but are the common ones whose long postings make the sparse product slow.
+    """
+
+    text: float = 0.8
+    title: float = 0.2
+    recency: float = 0.1
+    max_query_terms: int = 48
+
+
+class Scorer(Protocol):
+    """An extra similarity fused with the lexical ones: cosine-like, in [0, 1]."""
+
+    def fit(self, tickets: Sequence[TicketDoc]) -> None: ...
+
+    def score(self, queries: Sequence[QueryDoc]) -> np.ndarray:
+        """Dense (len(queries), len(tickets)) similarities against the fitted tickets."""
+        ...
+
+
+@dataclass
+class _TermVectors:
+    """Ticket TF-IDF vectors in one stacked space, [text terms | title terms] x tickets, so a
+    single sparse product adds the weighted text and title cosines."""
+
+    vocabulary: TermVocabulary
+    tfidf: TfidfTransformer
+    tickets_by_term: sp.csr_matrix
+    weights: RetrievalWeights
+
+    @classmethod
+    def fit(cls, tickets: Sequence[TicketDoc], weights: RetrievalWeights) -> _TermVectors:
+        texts = [t.title for t in tickets] + [t.body for t in tickets]
+        vocabulary = TermVocabulary().fit(texts)
+        titles, full = _title_and_full(vocabulary.counts(texts), len(tickets))
+        tfidf = TfidfTransformer(sublinear_tf=True).fit(full)
+        stacked = sp.hstack([tfidf.transform(full), tfidf.transform(titles)], format="csr", dtype=np.float32)
+        return cls(vocabulary, tfidf, stacked.T.tocsr(), weights)
+
+    def similarities(self, queries: Sequence[QueryDoc]) -> sp.csr_matrix:
+        """``text * text cosine + title * title cosine``, sparse (queries x tickets)."""
+        counts = self.vocabulary.counts([q.title for q in queries] + [q.body for q in queries])
+        titles, full = _title_and_full(counts, len(queries))
+        has_title = (titles.getnnz(axis=1) > 0).astype(np.float32)
+        title_like = sp.diags(has_title) @ titles + sp.diags(1 - has_title) @ full
+        limit = self.weights.max_query_terms
+        stacked = sp.hstack(
+            [
+                self.weights.text * _keep_heaviest(self.tfidf.transform(full), limit),
+                self.weights.title * _keep_heaviest(self.tfidf.transform(title_like), limit),
+            ],
+            format="csr",
+            dtype=np.float32,
+        )
+        return stacked @ self.tickets_by_term
+
+
+def _title_and_full(counts: sp.csr_matrix, n_docs: int) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """Split stacked [titles; bodies] counts into title counts and title*2 + body counts."""
+    titles, bodies = counts[:n_docs], counts[n_docs:]
+    return titles, TITLE_REPEATS * titles + bodies
+
+
+def _keep_heaviest(rows: sp.csr_matrix, limit: int) -> sp.csr_matrix:
+    """Each row's ``limit`` largest entries (vectorised: one sort of all entries by row, weight)."""
+    row_of_entry = np.repeat(np.arange(rows.shape[0]), np.diff(rows.indptr))
+    order = np.lexsort((-rows.data, row_of_entry))
+    rank_in_row = np.arange(rows.nnz) - rows.indptr[row_of_entry]
+    keep = np.zeros(rows.nnz, dtype=bool)
+    keep[order[rank_in_row < limit]] = True
+    pruned = sp.csr_matrix((rows.data * keep, rows.indices, rows.indptr), shape=rows.shape)
+    pruned.eliminate_zeros()
+    return pruned
+
+
+def _to_ns(values: Sequence[datetime | None], missing: int = _UNKNOWN_NS) -> np.ndarray:
+    """Epoch nanoseconds (naive datetimes taken as UTC); ``missing`` where there is no value."""
+    stamps = pd.to_datetime(pd.Series(list(values), dtype=object), utc=True)
+    ns = stamps.to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    return np.where(stamps.isna().to_numpy(), missing, ns)
+
+
+def _to_days(ns: np.ndarray, unknown: float) -> np.ndarray:
+    """Fractional days since the epoch as float32, ``unknown`` (an infinity) where unknown.
+
+    Tickets use +inf and queries -inf, so an age with either date unknown is -inf, never NaN.
+    """
+    return np.where(ns == _UNKNOWN_NS, unknown, ns / _NS_PER_DAY).astype(np.float32)
+
+
+@dataclass
+class LocalRetriever:
+    """Fit on tickets once, then rank tickets for batches of queries.
+
+    ``extra_scorers`` pairs each plugged-in :class:`Scorer` with its weight in the fusion.
+    """
+
+    weights: RetrievalWeights = field(default_factory=RetrievalWeights)
+    extra_scorers: Sequence[tuple[Scorer, float]] = ()
+
+    def fit(self, tickets: Sequence[TicketDoc]) -> LocalRetriever:
+        """Index ``tickets``, kept internally in creation order (undated first) so that the
+        ``before`` filter is a prefix of each row."""
+        if not tickets:
+            raise ValueError("LocalRetriever needs at least one ticket")
+        created_ns = _to_ns([t.created_at for t in tickets])
+        order = np.argsort(created_ns, kind="stable")
+        self._position_of_input = np.argsort(order)
+        tickets = [tickets[i] for i in order]
+        self._ids = [ticket.id for ticket in tickets]
+        self._created_ns = created_ns[order]
+        self._created_days = _to_days(self._created_ns, unknown=np.inf)
+        self._terms = _TermVectors.fit(tickets, self.weights)
+        for scorer, _ in self.extra_scorers:
+            scorer.fit(tickets)
+        return self
+
+    def scores(self, queries: Sequence[QueryDoc], before: Before = None) -> np.ndarray:
+        """Dense (queries x tickets) scores, tickets in the order given to :meth:`fit`; 0 for
+        tickets excluded by ``before``.
+
+        ``before`` keeps only tickets created strictly before it: one datetime for all queries
+        or one per query (None: no limit). Tickets without a creation time are always kept.
+        """
+        scores = self._sparse_scores(queries, self._limits(before, len(queries))).toarray()
+        return scores[:, self._position_of_input]
+
+    def rank(self, queries: Sequence[QueryDoc], k: int = 10, before: Before = None) -> list[Ranking]:
+        """Top ``k`` (ticket_id, score) per query, best first; tickets scoring 0 are left out."""
+        limits = self._limits(before, len(queries))
+        rankings: list[Ranking] = []
+        for start in range(0, len(queries), QUERY_BATCH):
+            batch = slice(start, start + QUERY_BATCH)
+            rankings.extend(self._top_k(self._sparse_scores(queries[batch], limits[batch]), k))
+        return rankings
+
+    def _sparse_scores(self, queries: Sequence[QueryDoc], limits: np.ndarray) -> sp.csr_matrix:
+        scores = self._fused_similarity(queries)
+        query_of_entry = np.repeat(np.arange(len(queries), dtype=np.int32), np.diff(scores.indptr))
+        query_days = _to_days(_to_ns([q.created_at for q in queries]), unknown=-np.inf)
+        ages = query_days[query_of_entry] - self._created_days[scores.indices]
+        scores.data *= self._age_discount(ages)
+        candidates = np.searchsorted(self._created_ns, limits, side="left")
+        scores.data *= scores.indices < candidates[query_of_entry]
+        return scores
+
+    def _fused_similarity(self, queries: Sequence[QueryDoc]) -> sp.csr_matrix:
+        """Weighted mean of the lexical and any extra similarities (sparse unless extras are dense)."""
+        similarity = self._terms.similarities(queries)
+        total = self.weights.text + self.weights.title
+        if self.extra_scorers:
+            dense = similarity.toarray()
+            for scorer, weight in self.extra_scorers:
+                dense += np.float32(weight) * scorer.score(queries).astype(np.float32)
+                total += weight
+            similarity = sp.csr_matrix(dense)
+        similarity.data /= np.float32(total)
+        return similarity
+
+    def _age_discount(self, ages: np.ndarray) -> np.ndarray:
+        """(1 + age) ** -recency, in place; ages of -inf (a date unknown) or < 0 count as 0."""
+        np.maximum(ages, 0, out=ages)
+        np.log1p(ages, out=ages)
+        ages *= np.float32(-self.weights.recency)
+        return np.exp(ages, out=ages)
+
+    @staticmethod
+    def _limits(before: Before, n_queries: int) -> np.ndarray:
+        """Per query, the epoch-ns time candidates must be created before (none: int64 max)."""
+        if before is None or isinstance(before, datetime):
+            before = [before] * n_queries
+        elif len(before) != n_queries:
+            raise ValueError(f"before has {len(before)} values for {n_queries} queries")
+        return _to_ns(before, missing=_NO_LIMIT_NS)
+
+    def _top_k(self, scores: sp.csr_matrix, k: int) -> list[Ranking]:
+        dense = scores.toarray()
+        rows, columns = _top_k_entries(dense, k)
+        values = dense[rows, columns]
+        bounds = np.searchsorted(rows, np.arange(dense.shape[0] + 1))
+        ids = [self._ids[column] for column in columns.tolist()]
+        pairs = list(zip(ids, values.tolist()))
+        return [pairs[start:stop] for start, stop in zip(bounds[:-1], bounds[1:])]
+
+
+def _top_k_entries(dense: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(row, column) of each row's k largest positive entries, by row then descending score.
+
+    Exact and linear-time: the k-th largest of the rows' block maxima is a lower bound of the
+    k-th largest entry, so only the few entries at or above it need sorting. (``argpartition``
+    over whole rows degrades badly on the masses of equal zeros that scores contain.)
+    """
+    n_rows, n_columns = dense.shape
+    n_blocks = min(n_columns, max(_MIN_BLOCKS, 8 * k))
+    block_max = np.maximum.reduceat(dense, np.linspace(0, n_columns, n_blocks, endpoint=False).astype(int), axis=1)
+    if k < n_blocks:
+        threshold = np.partition(block_max, n_blocks - k, axis=1)[:, n_blocks - k]
+    else:
+        threshold = np.zeros(n_rows, dtype=dense.dtype)
+    np.maximum(threshold, np.finfo(dense.dtype).tiny, out=threshold)
+    rows, columns = np.nonzero(dense >= threshold[:, None])
+    order = np.lexsort((-dense[rows, columns], rows))
+    rows, columns = rows[order], columns[order]
+    starts = np.searchsorted(rows, rows, side="left")
+    keep = np.arange(len(rows)) - starts < k
+    return rows[keep], columns[keep]
