@@ -44,3 +44,16 @@ NATURAL_KEYS.update({
     "ops.cost_settings": ("workspace_id",),
     "ops.cost_alerts": ("workspace_id", "budget", "period", "threshold"),
 })
+
+# Journey marts (issue 5): rebuilt whole by pmflow.journeys.build; keys for SQL users and checks.
+NATURAL_KEYS.update({
+    "marts.ticket_stage_intervals": ("workspace_id", "ticket_id", "visit_seq"),
+    "marts.ticket_stage_summary": ("workspace_id", "ticket_id", "stage"),
+    "marts.journey_stage_stats": ("workspace_id", "team_key", "stage"),
+    "marts.ticket_journeys": ("workspace_id", "ticket_id"),
+    "marts.journey_funnel": ("workspace_id", "team_key", "stage"),
+    "marts.cycle_time_weekly": ("workspace_id", "team_key", "week_start"),
+    "marts.journey_flow_daily": ("workspace_id", "team_key", "day", "stage"),
+    "marts.pr_cycle_time": ("workspace_id", "repo", "number"),
+    "marts.agent_activity": ("workspace_id", "agent"),
+})
