@@ -223,7 +223,8 @@ class SlackService(Service):
             data["edited"] = {"user": message.edited[0], "ts": format_ts(message.edited[1])}
         if message.is_reply:
             data["thread_ts"] = format_ts(message.thread_ts)
-            data["parent_user_id"] = message.parent_user
+            if message.parent_user:  # a classic bot_message parent has no user
+                data["parent_user_id"] = message.parent_user
             if message.subtype == "thread_broadcast" and with_root:
                 data["root"] = self._message(channel, channel.by_ts[message.thread_ts], with_root=False)
         elif message.replies:

@@ -271,6 +271,8 @@ class SlackWorkspace:
         with self.lock:
             channel = self.channel(channel_id)
             message = channel.message(ts)
+            if message.is_tombstone:
+                raise SlackError("message_not_found")
             if message.is_reply:
                 self._delete_reply(channel, message)
             elif message.replies:

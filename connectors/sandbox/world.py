@@ -161,9 +161,6 @@ class World:
     def slack_bot_token(self) -> str:
         return self.slack.bot_token
 
-    def ticket(self, identifier: str) -> TicketSeed:
-        return next(t for t in self.tickets if t.identifier == identifier)
-
     # ---- ground truth ----------------------------------------------------------------------
     def expected_slack_messages(self) -> list[dict]:
         """One dict per message and reply; see ``slack_data`` for the mapping rules."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from slack_sdk.errors import SlackApiError
 from connectors.sandbox import SandboxServer, World
 from connectors.sandbox.slack_data import parse_ts
 
-SPEC = Path("/work/shared/contracts/slack/slack_web_openapi_v2.json")
+SPEC = Path(os.environ.get("PMFLOW_CONTRACTS_DIR", "/work/shared/contracts")) / "slack/slack_web_openapi_v2.json"
 
 
 @pytest.fixture(scope="module")
@@ -289,6 +290,7 @@ def relaxed(schema):
     return schema
 
 
+@pytest.mark.skipif(not SPEC.exists(), reason=f"Slack OpenAPI spec not found at {SPEC} (set PMFLOW_CONTRACTS_DIR)")
 def test_responses_conform_to_the_openapi_spec(fresh):
     world, server = fresh
     spec = json.loads(SPEC.read_text())

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from connectors.sandbox.slack_data import SLACKBOT_ID, TOMBSTONE_TEXT, parse_ts
+from connectors.sandbox.slack_data import SLACKBOT_ID, TOMBSTONE_TEXT, SlackError, parse_ts
 from connectors.sandbox.world import NOW, World, resolve_scale
 
 TS = re.compile(r"^\d{10}\.\d{6}$")
@@ -227,6 +227,8 @@ def test_delete_makes_a_tombstone_only_when_replies_remain():
     after = {r["ts"]: r for r in world.expected_slack_messages()}
     assert plain["ts"] not in after
     assert after[parent["ts"]]["is_deleted"] and after[parent["ts"]]["text"] == TOMBSTONE_TEXT
+    with pytest.raises(SlackError, match="message_not_found"):
+        world.delete_message(parent["channel_id"], parent["ts"])
     for reply in [r for r in rows if r["thread_ts"] == parent["ts"] and r["ts"] != parent["ts"]]:
         world.delete_message(reply["channel_id"], reply["ts"])
     assert parent["ts"] not in {r["ts"] for r in world.expected_slack_messages()}
