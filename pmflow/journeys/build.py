@@ -62,6 +62,7 @@ def build_journeys(con: duckdb.DuckDBPyConnection, config: StageConfig, params: 
                    targets: list[str] | None = None) -> dict[str, float]:
     """Writes the stage model and parameters, then rebuilds the journey marts (all of JOURNEY_MARTS
     unless `targets` narrows them). Returns seconds per model built."""
+    con.execute("SET enable_progress_bar = false")  # a progress bar on stdout is noise in a flow's log
     con.execute("BEGIN TRANSACTION")
     try:
         write_stage_config(con, config)
