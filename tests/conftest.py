@@ -8,6 +8,17 @@ from pmflow.prefect_env import apply_prefect_defaults
 apply_prefect_defaults()
 
 
+@pytest.fixture(scope="session")
+def prefect_api_url():
+    """One Prefect test server per session (~14 s to start), shared by every test that runs flows.
+    Its URL is what subprocesses need (PREFECT_API_URL) to report to the same server."""
+    from prefect.settings import PREFECT_API_URL
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=90):
+        yield PREFECT_API_URL.value()
+
+
 @pytest.fixture
 def warehouse_path(tmp_path, monkeypatch):
     """A fresh warehouse file for one test, also exported as PMFLOW_WAREHOUSE for flows and CLIs."""
