@@ -98,3 +98,43 @@ def _undouble(base: str) -> str:
     if len(base) > 3 and base[-1] == base[-2] and base[-1] not in "aeiouylsz":
         return base[:-1]
     return base
+
+
+# A ticket key, ENG-123: 2-10 letters/digits starting with a letter, not glued to a word before.
+_KEY = r"(?<![A-Za-z0-9_-])([A-Za-z][A-Za-z0-9]{1,9})-(\d{1,7})"
+_UPPER_KEY = re.compile(r"(?<![A-Za-z0-9_-])([A-Z][A-Z0-9]{1,9})-(\d{1,7})(?![A-Za-z0-9_])")
+# Any case when it reads like a branch: followed by a slug (eng-123-fix-login) or after a slash.
+_BRANCH_KEY = re.compile(_KEY + r"(?=-[A-Za-z0-9])|(?<=/)([A-Za-z][A-Za-z0-9]{1,9})-(\d{1,7})\b")
+_LINEAR_URL = re.compile(r"https?://linear\.app/[\w.-]+/issue/([A-Za-z][A-Za-z0-9]{1,9})-(\d{1,7})", re.IGNORECASE)
+_GITHUB_URL = re.compile(r"https?://(?:www\.)?github\.com/([\w.-]+)/([\w.-]+)/(?:pull|issues)/(\d+)", re.IGNORECASE)
+# Prefixes that look like ticket keys but name standards, hashes and versions (UTF-8, CVE-2021).
+NOT_TICKET_KEYS = frozenset(
+    {"UTF", "UCS", "SHA", "MD", "CVE", "CWE", "GHSA", "ISO", "RFC", "HTTP", "TLS", "SSL", "TCP", "UDP", "IPV",
+     "X86", "ARM", "AES", "RSA", "ECDSA", "COVID", "GPT", "JDK", "JSR", "PEP", "ES", "WIN", "Q", "H", "V"}
+)
+
+
+def extract_ticket_refs(text: str, team_keys: frozenset[str] | None = None) -> list[str]:
+    """Ticket references in ``text``, normalised and de-duplicated in order of appearance.
+
+    ``ENG-123`` and Linear URLs give ``"ENG-123"``; branch names such as ``eng-123-fix-login``
+    or ``feature/eng-123`` give ``"ENG-123"`` too; GitHub PR and issue URLs give
+    ``"owner/repo#45"``. With ``team_keys`` (e.g. ``{"ENG", "OPS"}``) only those prefixes count;
+    otherwise any key except look-alikes such as UTF-8 or CVE-2021. Lower-case branch-like
+    words are ambiguous in prose (``step-2-rollout``), so callers that know their team keys
+    should pass them.
+    """
+    found: list[tuple[int, str]] = []
+    for pattern in (_LINEAR_URL, _UPPER_KEY, _BRANCH_KEY):
+        for match in pattern.finditer(text):
+            prefix, number = (group for group in match.groups() if group is not None)
+            if _is_ticket_key(prefix.upper(), team_keys):
+                found.append((match.start(), f"{prefix.upper()}-{int(number)}"))
+    for match in _GITHUB_URL.finditer(text):
+        owner, repo, number = match.groups()
+        found.append((match.start(), f"{owner.lower()}/{repo.lower()}#{number}"))
+    return list(dict.fromkeys(ref for _, ref in sorted(found)))
+
+
+def _is_ticket_key(key: str, team_keys: frozenset[str] | None) -> bool:
+    return key in team_keys if team_keys is not None else key not in NOT_TICKET_KEYS
