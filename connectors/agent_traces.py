@@ -11,6 +11,8 @@ win), with OpenTelemetry GenAI names:
                     "gen_ai.agent.name": "triage-bot", "pmflow.project": "proj_eng",
                     "pmflow.ticket_id": "ENG-12", "pmflow.workspace_id": "T0001"}}   (optional)
 
+A line may also be an OTLP/JSON export ({"resourceSpans": [...]}): each span is read, with its
+resource attributes. Times: end_time / timestamp, else start_time (ISO 8601 or Unix s/ms/us/ns).
 Only lines carrying gen_ai.usage.* are model calls; other agent events (tasks, decisions,
 handoffs) are skipped here (their parsing into core.agent_events belongs to journeys). A usage line
 that cannot be trusted is rejected with its reason: invalid JSON, no timestamp, no model, negative,
@@ -33,9 +35,10 @@ from pmflow.costs.usage import as_int, token_problem
 
 SKIP = None
 
-_ID_KEYS = ("event_id", "span_id", "id", "event.id")
-_TIME_KEYS = ("timestamp", "time", "occurred_at", "start_time", "end_time", "time_unix_nano",
-              "start_time_unix_nano", "observed_time_unix_nano")
+_ID_KEYS = ("pmflow.event_id", "event_id", "span_id", "spanId", "id", "event.id")
+# When the call happened: its end (as journeys' agent events), else its start.
+_TIME_KEYS = ("end_time", "endTime", "end_time_unix_nano", "endTimeUnixNano", "timestamp", "time", "occurred_at",
+              "time_unix_nano", "timeUnixNano", "start_time", "startTime", "start_time_unix_nano", "startTimeUnixNano")
 _INPUT_KEYS = ("gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens")
 _OUTPUT_KEYS = ("gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens")
 _CACHED_KEYS = ("gen_ai.usage.cache_read.input_tokens", "gen_ai.usage.cache_read_input_tokens",
@@ -122,20 +125,62 @@ def _first(attrs: Mapping, keys: tuple[str, ...]) -> Any:
     return None
 
 
+def spans(obj: Mapping) -> Iterator[Mapping]:
+    """The spans of one line: the line itself, or each span of an OTLP/JSON export line
+    ({"resourceSpans": [...]}) with its resource attributes merged in."""
+    if "resourceSpans" not in obj:
+        yield obj
+        return
+    for resource_spans in obj.get("resourceSpans") or []:
+        resource = attributes({"attributes": (resource_spans.get("resource") or {}).get("attributes")})
+        for scope_spans in resource_spans.get("scopeSpans") or []:
+            for span in scope_spans.get("spans") or []:
+                own = attributes({"attributes": span.get("attributes")})
+                yield {**span, "attributes": {**resource, **own}}
+
+
 def parse_usage_line(text: str, *, workspace_id: str, max_tokens: int = 10_000_000):
     """One JSONL line -> (record_key, payload, row) for a model call, SKIP (None) for another
-    event, or raises TraceRejected(record_key, payload, reason)."""
+    event, or raises TraceRejected(record_key, payload, reason). An OTLP export line with several
+    spans: use parse_lines."""
+    results = list(_parse_line(text, workspace_id=workspace_id, max_tokens=max_tokens))
+    for result in results:
+        if isinstance(result, TraceRejected):
+            raise result
+    calls = [r for r in results if r is not SKIP]
+    return calls[0] if calls else SKIP
+
+
+def _parse_line(text: str, *, workspace_id: str, max_tokens: int):
     try:
         obj = json.loads(text)
     except ValueError as exc:
-        raise TraceRejected(None, {"line": text[:2000]}, f"not valid JSON: {exc.msg}") from None
+        yield TraceRejected(None, {"line": text[:2000]}, f"not valid JSON: {exc.msg}")
+        return
     if not isinstance(obj, Mapping):
-        raise TraceRejected(None, {"line": text[:2000]}, f"line is {type(obj).__name__}, expected an object")
+        yield TraceRejected(None, {"line": text[:2000]}, f"line is {type(obj).__name__}, expected an object")
+        return
+    try:
+        items = list(spans(obj))
+    except (AttributeError, TypeError) as exc:
+        yield TraceRejected(None, {"line": text[:2000]}, f"malformed line: {exc}")
+        return
+    for span in items:
+        try:
+            yield parse_usage_span(span, workspace_id=workspace_id, max_tokens=max_tokens)
+        except TraceRejected as exc:
+            yield exc
+
+
+def parse_usage_span(obj: Mapping, *, workspace_id: str, max_tokens: int = 10_000_000):
+    """One span or event -> (record_key, payload, row), SKIP, or raises TraceRejected."""
     attrs = attributes(obj)
     if not is_usage(attrs):
         return SKIP
     event_id = _first(attrs, _ID_KEYS)
-    key = str(event_id) if event_id is not None else "h" + hashlib.sha1(text.encode()).hexdigest()[:24]
+    # Without an id, the same hash of the span as journeys' agent events uses.
+    key = str(event_id) if event_id is not None else (
+        "h" + hashlib.sha1(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:24])
     moment = parse_time(_first(attrs, _TIME_KEYS))
     if moment is None:
         raise TraceRejected(key, obj, "no parsable timestamp")
@@ -162,7 +207,7 @@ def parse_usage_line(text: str, *, workspace_id: str, max_tokens: int = 10_000_0
         "cached_tokens": cached,
         "requests": 1,
         "project": _str(_first(attrs, ("pmflow.project", "project", "project_id"))),
-        "ticket_id": _str(_first(attrs, ("pmflow.ticket_id", "ticket_id", "ticket"))),
+        "ticket_id": _str(_first(attrs, ("pmflow.ticket_id", "pmflow.ticket", "ticket_id", "ticket"))),
         "agent": _str(_first(attrs, ("gen_ai.agent.name", "agent", "agent_name"))),
         "flow_run_id": None,
         "flow_name": None,
@@ -178,15 +223,13 @@ class TraceRejected(ValueError):
 
 
 def parse_lines(lines: list[str], *, workspace_id: str, max_tokens: int = 10_000_000) -> Iterator[tuple]:
-    """("ok", key, payload, row) or ("rejected", key, payload, reason) for each usage line."""
+    """("ok", key, payload, row) or ("rejected", key, payload, reason) for each model call."""
     for text in lines:
-        try:
-            parsed = parse_usage_line(text, workspace_id=workspace_id, max_tokens=max_tokens)
-        except TraceRejected as exc:
-            yield "rejected", exc.record_key, exc.payload, exc.reason
-            continue
-        if parsed is not SKIP:
-            yield ("ok", *parsed)
+        for parsed in _parse_line(text, workspace_id=workspace_id, max_tokens=max_tokens):
+            if isinstance(parsed, TraceRejected):
+                yield "rejected", parsed.record_key, parsed.payload, parsed.reason
+            elif parsed is not SKIP:
+                yield ("ok", *parsed)
 
 
 def _str(value: Any) -> str | None:

@@ -28,6 +28,12 @@ def as_of_day(value: date | str | None = None, settings: CostSettings | None = N
     return value or settings.cost_as_of or datetime.now(UTC).date()
 
 
+def price_book(settings: CostSettings | None = None) -> PriceBook:
+    """The catalogue plus PMFLOW_PRICE_OVERRIDES: loaders and repricing of one run use the same."""
+    settings = settings or cost_settings()
+    return PriceBook(load_overrides(settings.overrides_path()), batch_discount=settings.batch_discount)
+
+
 def usage_client() -> OpenAIUsageClient | None:
     """The Usage/Costs API client, or None when OPENAI_ADMIN_KEY is not set (source skipped)."""
     settings = openai_usage_settings()
@@ -44,7 +50,7 @@ def load_openai_usage(workspace_id: str, now: float | None = None) -> LoadCounts
     if client is None:
         return LoadCounts()
     with client:
-        return ingest.load_openai_usage(client, warehouse(), workspace_id, now=now,
+        return ingest.load_openai_usage(client, warehouse(), workspace_id, book=price_book(settings), now=now,
                                         lookback_days=settings.cost_lookback_days,
                                         rescan_days=settings.cost_rescan_days,
                                         max_tokens=settings.max_tokens_per_bucket, run_id=current_run_id())
@@ -68,7 +74,7 @@ def load_agent_trace_usage(workspace_id: str) -> LoadCounts:
     settings = cost_settings()
     if settings.agent_traces is None:
         return LoadCounts()
-    return ingest.load_agent_traces(settings.agent_traces, warehouse(), workspace_id,
+    return ingest.load_agent_traces(settings.agent_traces, warehouse(), workspace_id, book=price_book(settings),
                                     max_tokens=settings.max_tokens_per_call, run_id=current_run_id())
 
 
@@ -84,10 +90,8 @@ def sync_cost_config(workspace_id: str, as_of: date) -> dict:
 @task(**TRANSIENT_RETRIES)
 def reprice_usage() -> dict:
     """Prices every distinct (workspace, provider, model, day, batch) and applies it in SQL."""
-    settings = cost_settings()
-    book = PriceBook(load_overrides(settings.overrides_path()), batch_discount=settings.batch_discount)
     with warehouse().connect() as con:
-        return reprice(con, book)
+        return reprice(con, price_book())
 
 
 @task(**TRANSIENT_RETRIES)

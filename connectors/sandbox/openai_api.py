@@ -366,12 +366,3 @@ def embedding_response(org: OpenAIOrg, body: dict) -> dict:
         org.model_calls.append({"endpoint": "embeddings", "model": model, "inputs": len(inputs), "usage": usage})
     return {"object": "list", "data": data, "model": model, "usage": usage}
 
-
-def service(world):
-    """The OpenAI service for connectors/sandbox/server.py, over the world's organization:
-    ``SandboxServer(world).mount(openai_api.service(world))`` or in ``default_services``.
-    The organization (ground truth) is ``openai_data.org_for(world)``."""
-    from connectors.sandbox.openai_data import org_for
-    from connectors.sandbox.server import AsgiService
-
-    return AsgiService("openai", PREFIX + "/", create_app(org_for(world)))

@@ -243,8 +243,8 @@ class OpenAIOrg:
         for i, call in enumerate(self.agent_calls[::7]):
             lines.append(json.dumps({
                 "event_id": f"evt-decision-{i:05d}", "timestamp": call.occurred_at.isoformat().replace("+00:00", "Z"),
-                "kind": "decision", "attributes": {"gen_ai.agent.name": call.agent, "pmflow.ticket_id": call.ticket_id,
-                                                    "pmflow.project": call.project}}, sort_keys=True))
+                "attributes": {"gen_ai.agent.name": call.agent, "pmflow.event_kind": "decision",
+                               "pmflow.ticket_id": call.ticket_id, "pmflow.project": call.project}}, sort_keys=True))
         if include_bad:
             lines += [line for line, _ in self.bad_trace_lines]
         return sorted(lines, key=lambda line: hashlib.md5(line.encode()).hexdigest())

@@ -1,7 +1,7 @@
 """Loading usage and billed costs into the warehouse: plain functions (no Prefect) that tasks wrap.
 
-Every page (or trace chunk) is one Batch: raw payloads, typed rows, rejects and the new cursor in
-one transaction, so a crash anywhere resumes from the last committed page and the merge on natural
+Every page (or trace chunk) is one Batch: raw payloads, typed rows (priced with `book`, the same
+PriceBook the run's repricing uses), rejects and the new cursor in one transaction, so a crash anywhere resumes from the last committed page and the merge on natural
 keys makes the re-run land where one clean run would.
 
 Cursors (ops.sync_state, source 'openai'): stream 'usage' partitioned by endpoint, and stream
@@ -25,6 +25,7 @@ from connectors.openai_usage import (
     parse_cost_bucket,
     parse_usage_bucket,
 )
+from pmflow.costs.pricing import PriceBook, price_rows
 from warehouse import Batch, LoadCounts, Rejected, Warehouse
 
 OPENAI_SOURCE = "openai"
@@ -38,7 +39,8 @@ def _start(cursor: str | None, now: int, lookback_days: int, rescan_days: int) -
     return day_start(int(cursor) - rescan_days * DAY_S)
 
 
-def load_openai_usage(client: OpenAIUsageClient, wh: Warehouse, workspace_id: str, *, now: float | None = None,
+def load_openai_usage(client: OpenAIUsageClient, wh: Warehouse, workspace_id: str, *, book: PriceBook,
+                      now: float | None = None,
                       lookback_days: int = 90, rescan_days: int = 2, max_tokens: int = 10**12,
                       endpoints=USAGE_ENDPOINTS, run_id: str | None = None) -> LoadCounts:
     now = int(now if now is not None else time.time())
@@ -58,7 +60,7 @@ def load_openai_usage(client: OpenAIUsageClient, wh: Warehouse, workspace_id: st
             new_cursor = complete_until(page.buckets, now, previous)
             counts += wh.write(Batch(
                 workspace_id=workspace_id, source=OPENAI_SOURCE, stream="usage", partition_key=endpoint,
-                raw=raw, upserts={"core.llm_usage": rows} if rows else {}, rejected=rejected,
+                raw=raw, upserts={"core.llm_usage": price_rows(rows, book)} if rows else {}, rejected=rejected,
                 cursor=str(new_cursor) if new_cursor is not None and new_cursor != previous else None,
             ), run_id=run_id)
             previous = new_cursor
@@ -88,7 +90,8 @@ def load_openai_costs(client: OpenAIUsageClient, wh: Warehouse, workspace_id: st
     return counts
 
 
-def load_agent_traces(path: str | Path, wh: Warehouse, default_workspace: str, *, max_tokens: int = 10_000_000,
+def load_agent_traces(path: str | Path, wh: Warehouse, default_workspace: str, *, book: PriceBook,
+                      max_tokens: int = 10_000_000,
                       chunk_bytes: int = 16 * 1024 * 1024, run_id: str | None = None) -> LoadCounts:
     """Model-call usage from every trace file under `path`, incrementally by byte offset.
 
@@ -120,7 +123,7 @@ def load_agent_traces(path: str | Path, wh: Warehouse, default_workspace: str, *
                 part = by_workspace[workspace]
                 counts += wh.write(Batch(
                     workspace_id=workspace, source=TRACE_SOURCE, stream=TRACE_STREAM, partition_key=partition,
-                    raw=part["raw"], upserts={"core.llm_usage": part["rows"]} if part["rows"] else {},
+                    raw=part["raw"], upserts={"core.llm_usage": price_rows(part["rows"], book)} if part["rows"] else {},
                     rejected=part["rejected"], cursor=str(new_offset) if workspace == cursor_ws else None,
                 ), run_id=run_id)
             offset = new_offset

@@ -391,3 +391,15 @@ def _tiers(prices: ModelPrice) -> list[tuple[int, float, float, float]]:
 
 def _scaled(value: float | None, factor: float) -> float | None:
     return None if value is None else value * factor
+
+
+def price_rows(rows: list[dict], book: PriceBook) -> list[dict]:
+    """Sets cost_usd and price_status on core.llm_usage rows in place (loaders price at load time,
+    with the same arithmetic as the SQL repricing, so a re-run writes identical values)."""
+    for row in rows:
+        rate = book.rate(row["workspace_id"], row.get("provider"), row.get("model"), row["usage_day"],
+                         bool(row.get("batch")))
+        row["price_status"] = rate.status
+        row["cost_usd"] = rate.cost(row.get("input_tokens") or 0, row.get("cached_tokens") or 0,
+                                    row.get("output_tokens") or 0, per_call=row.get("source") != "openai_usage")
+    return rows

@@ -1,9 +1,11 @@
 """Prices core.llm_usage in bulk: price the distinct (workspace, provider, model, day, batch), join in SQL.
 
 Ten million calls use a few thousand combinations, so the catalogue is consulted a few thousand
-times (cached) and DuckDB does the arithmetic. Every run re-prices everything, so an override
-file change or a catalogue upgrade takes effect on old rows too; only rows whose cost or status
-changes are written.
+times (cached) and DuckDB does the arithmetic. Loaders already price rows as they write them (same
+arithmetic, pmflow.costs.pricing.price_rows); this step keeps core.llm_price_rates (the rate applied
+to each combination) and re-prices what went stale: every run re-rates every combination, so an
+override file change or a catalogue upgrade takes effect on old rows too, but only the rows of
+combinations whose rate changed (and rows nobody priced) are touched.
 """
 from __future__ import annotations
 
@@ -36,10 +38,18 @@ COST_EXPR = (
 )
 
 
-def reprice(con: duckdb.DuckDBPyConnection, book: PriceBook) -> dict:
-    """Fills usage_day, rebuilds core.llm_price_rates and updates cost_usd / price_status.
+_RATE_COLUMNS = (
+    "workspace_id", "provider", "model", "usage_day", "batch", "price_status", "rate_source", "priced_provider",
+    "catalogue_model", "input_per_mtok", "cached_input_per_mtok", "output_per_mtok", "tier1_start", "tier1_input",
+    "tier1_cached", "tier1_output", "tier2_start", "tier2_input", "tier2_cached", "tier2_output",
+)
 
-    Runs in one transaction. Returns timings and counts for artifacts and the benchmark."""
+
+def reprice(con: duckdb.DuckDBPyConnection, book: PriceBook, *, full: bool = False) -> dict:
+    """Fills usage_day, rebuilds core.llm_price_rates, and prices in SQL the rows that need it: rows
+    never priced (price_status NULL) and rows of every combination whose rate changed since the last
+    run (a catalogue upgrade, an override edit), or every row with `full`. Only rows whose cost or
+    status actually changes are written. One transaction; returns counts and timings."""
     timings: dict[str, float] = {}
     con.execute("BEGIN TRANSACTION")
     try:
@@ -58,27 +68,40 @@ def reprice(con: duckdb.DuckDBPyConnection, book: PriceBook) -> dict:
         timings["price_combinations_s"] = time.perf_counter() - started
 
         started = time.perf_counter()
+        columns = ", ".join(_RATE_COLUMNS)
         con.register("_pmflow_rates", rates)
         try:
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE _pmflow_changed_rates AS "
+                f"SELECT {columns} FROM _pmflow_rates "
+                + ("" if full else f"EXCEPT SELECT {columns} FROM core.llm_price_rates")
+            )
             con.execute("DELETE FROM core.llm_price_rates")
-            con.execute("INSERT INTO core.llm_price_rates BY NAME SELECT *, now() AS priced_at FROM _pmflow_rates")
+            con.execute(f"INSERT INTO core.llm_price_rates ({columns}, priced_at) SELECT {columns}, now() FROM _pmflow_rates")
         finally:
             con.unregister("_pmflow_rates")
+        changed_combos = con.execute("SELECT count(*) FROM _pmflow_changed_rates").fetchall()[0][0]
         on = " AND ".join(f"u.{k} IS NOT DISTINCT FROM r.{k}" if k in ("provider", "model") else f"u.{k} = r.{k}"
                           for k in _KEY)
-        changed = con.execute(
-            f"""UPDATE core.llm_usage AS u
-                SET cost_usd = {COST_EXPR}, price_status = r.price_status
-                FROM core.llm_price_rates AS r
-                WHERE {on}
-                  AND (u.cost_usd IS DISTINCT FROM {COST_EXPR} OR u.price_status IS DISTINCT FROM r.price_status)"""
+        differs = f"(u.cost_usd IS DISTINCT FROM {COST_EXPR} OR u.price_status IS DISTINCT FROM r.price_status)"
+        repriced = 0
+        if changed_combos:
+            repriced += con.execute(
+                f"UPDATE core.llm_usage AS u SET cost_usd = {COST_EXPR}, price_status = r.price_status "
+                f"FROM _pmflow_changed_rates AS r WHERE {on} AND {differs}"
+            ).fetchall()[0][0]
+        repriced += con.execute(
+            f"UPDATE core.llm_usage AS u SET cost_usd = {COST_EXPR}, price_status = r.price_status "
+            f"FROM core.llm_price_rates AS r WHERE u.price_status IS NULL AND {on}"
         ).fetchall()[0][0]
+        con.execute("DROP TABLE _pmflow_changed_rates")
         timings["apply_prices_s"] = time.perf_counter() - started
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    return {"combinations": rates.num_rows, "rows_repriced": changed, **timings}
+    return {"combinations": rates.num_rows, "changed_combinations": changed_combos, "rows_repriced": repriced,
+            **timings}
 
 
 UNPRICED_SQL = """

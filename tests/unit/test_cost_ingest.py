@@ -18,6 +18,8 @@ from pmflow.costs.pricing import PriceBook
 from pmflow.costs.reprice import reprice
 from warehouse import LoadCounts, Warehouse
 
+BOOK = PriceBook()
+
 
 @pytest.fixture
 def org():
@@ -54,11 +56,11 @@ def run(org, wh, *, recorder=None, traces=None, now=None):
     recorder = recorder or Recorder(org)
     now = (now or org.now).timestamp()
     counts = {
-        "usage": ingest.load_openai_usage(recorder.client(), wh, "T1", now=now, lookback_days=60),
+        "usage": ingest.load_openai_usage(recorder.client(), wh, "T1", book=BOOK, now=now, lookback_days=60),
         "costs": ingest.load_openai_costs(recorder.client(), wh, "T1", now=now, lookback_days=60),
     }
     if traces is not None:
-        counts["traces"] = ingest.load_agent_traces(traces, wh, "T1")
+        counts["traces"] = ingest.load_agent_traces(traces, wh, "T1", book=BOOK)
     return counts
 
 
@@ -108,14 +110,18 @@ def test_a_second_run_changes_nothing(org, wh, tmp_path):
     org.write_agent_traces(traces)
     run(org, wh, traces=traces)
     with wh.connect() as con:
-        reprice(con, PriceBook())
+        first = reprice(con, BOOK)
         rebuild_cost_marts(con)
+    # Loaders price rows as they write them, with the SQL repricing's arithmetic: nothing left to do.
+    assert first["rows_repriced"] == 0
+    with wh.connect() as con:
+        assert reprice(con, BOOK, full=True)["rows_repriced"] == 0
     before = snapshot(wh)
     marts_before = wh.query("SELECT * FROM marts.cost_daily ORDER BY ALL")
     counts = run(org, wh, traces=traces)
     assert all(c.inserted == 0 and c.updated == 0 for c in counts.values()), counts
     with wh.connect() as con:
-        assert reprice(con, PriceBook())["rows_repriced"] == 0
+        assert reprice(con, BOOK)["rows_repriced"] == 0
         rebuild_cost_marts(con)
     assert snapshot(wh) == before
     assert wh.query("SELECT * FROM marts.cost_daily ORDER BY ALL") == marts_before
@@ -150,27 +156,32 @@ def test_traces_load_incrementally_and_a_rewritten_file_is_read_again(org, wh, t
     lines = org.agent_trace_lines(include_bad=False)
     half = len(lines) // 2
     path.write_text("\n".join(lines[:half]) + "\n" + lines[half][:20])  # a line still being written
-    first = ingest.load_agent_traces(path, wh, "T1")
+    first = ingest.load_agent_traces(path, wh, "T1", book=BOOK)
     with path.open("a") as handle:
         handle.write(lines[half][20:] + "\n" + "\n".join(lines[half + 1:]) + "\n")
-    second = ingest.load_agent_traces(path, wh, "T1")
+    second = ingest.load_agent_traces(path, wh, "T1", book=BOOK)
     calls = len(org.agent_calls)
     assert first.inserted + second.inserted == calls
     assert wh.query("SELECT count(*) FROM core.llm_usage WHERE source = 'agent_trace'")[0][0] == calls
-    assert ingest.load_agent_traces(path, wh, "T1") == LoadCounts()  # nothing new: no batch at all
+    assert ingest.load_agent_traces(path, wh, "T1", book=BOOK) == LoadCounts()  # nothing new: no batch at all
     path.write_text("\n".join(lines[:3]) + "\n")  # rotated: shorter than the cursor
-    again = ingest.load_agent_traces(path, wh, "T1")
+    again = ingest.load_agent_traces(path, wh, "T1", book=BOOK)
     assert again.read >= 1 and again.inserted == 0
 
 
-def test_a_trace_naming_its_workspace_stays_in_it(wh, tmp_path):
+def test_a_trace_naming_its_workspace_stays_in_it_and_otlp_exports_are_read(wh, tmp_path):
     path = tmp_path / "t.jsonl"
     path.write_text(
         '{"event_id": "e1", "timestamp": "2026-11-02T10:00:00Z", "attributes": {"gen_ai.request.model": "gpt-4.1",'
         ' "gen_ai.usage.input_tokens": 10, "gen_ai.usage.output_tokens": 2, "pmflow.workspace_id": "T2"}}\n'
         '{"event_id": "e2", "timestamp": 1793620800000000000, "attributes": [{"key": "gen_ai.request.model",'
         ' "value": {"stringValue": "gpt-4.1"}}, {"key": "gen_ai.usage.input_tokens", "value": {"intValue": "7"}},'
-        ' {"key": "gen_ai.usage.output_tokens", "value": {"intValue": 1}}]}\n')
-    ingest.load_agent_traces(path, wh, "T1")
+        ' {"key": "gen_ai.usage.output_tokens", "value": {"intValue": 1}}]}\n'
+        '{"resourceSpans": [{"resource": {"attributes": [{"key": "pmflow.workspace_id", "value": {"stringValue": "T3"}}]},'
+        ' "scopeSpans": [{"spans": [{"spanId": "s1", "endTimeUnixNano": "1793620800000000000", "attributes": ['
+        '{"key": "gen_ai.request.model", "value": {"stringValue": "gpt-4.1"}},'
+        ' {"key": "gen_ai.usage.input_tokens", "value": {"intValue": "5"}}]},'
+        ' {"spanId": "s2", "attributes": [{"key": "gen_ai.agent.name", "value": {"stringValue": "bot"}}]}]}]}]}\n')
+    ingest.load_agent_traces(path, wh, "T1", book=BOOK)
     assert wh.query("SELECT workspace_id, usage_id, input_tokens FROM core.llm_usage ORDER BY 1") == [
-        ("T1", "agent_trace:e2", 7), ("T2", "agent_trace:e1", 10)]
+        ("T1", "agent_trace:e2", 7), ("T2", "agent_trace:e1", 10), ("T3", "agent_trace:s1", 5)]

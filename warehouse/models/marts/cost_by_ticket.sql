@@ -13,7 +13,6 @@ SELECT
     sum(output_tokens) AS output_tokens,
     sum(cost_usd) AS cost_usd,
     coalesce(sum(calls) FILTER (WHERE cost_usd IS NULL), 0) AS unpriced_calls,
-    count(DISTINCT agent) AS agents,
     min(occurred_at) AS first_call_at,
     max(occurred_at) AS last_call_at
 FROM calls
