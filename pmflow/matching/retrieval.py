@@ -21,11 +21,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Protocol
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfTransformer
 
@@ -34,6 +33,7 @@ from pmflow.matching.terms import TermVocabulary
 TITLE_REPEATS = 2
 QUERY_BATCH = 1024
 _NS_PER_DAY = 86_400 * 10**9
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 # Unknown creation time: far in the past, so undated tickets pass every ``before`` limit.
 _UNKNOWN_NS = np.iinfo(np.int64).min
 _NO_LIMIT_NS = np.iinfo(np.int64).max
@@ -144,9 +144,13 @@ def _keep_heaviest(rows: sp.csr_matrix, limit: int) -> sp.csr_matrix:
 
 def _to_ns(values: Sequence[datetime | None], missing: int = _UNKNOWN_NS) -> np.ndarray:
     """Epoch nanoseconds (naive datetimes taken as UTC); ``missing`` where there is no value."""
-    stamps = pd.to_datetime(pd.Series(list(values), dtype=object), utc=True)
-    ns = stamps.to_numpy(dtype="datetime64[ns]").astype(np.int64)
-    return np.where(stamps.isna().to_numpy(), missing, ns)
+    return np.array([missing if value is None else _epoch_ns(value) for value in values], dtype=np.int64)
+
+
+def _epoch_ns(moment: datetime) -> int:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return (moment - _EPOCH) // timedelta(microseconds=1) * 1000
 
 
 def _to_days(ns: np.ndarray, unknown: float) -> np.ndarray:
