@@ -21,6 +21,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 import bm25s
@@ -281,7 +282,7 @@ def _synthetic_texts(rng: np.random.Generator, vocabulary: np.ndarray, count: in
     ranks = (rng.zipf(1.1, lengths.sum()) - 1) % len(vocabulary)
     words = vocabulary[ranks]
     bounds = np.concatenate([[0], np.cumsum(lengths)])
-    return [" ".join(words[start:stop]) for start, stop in zip(bounds[:-1], bounds[1:])]
+    return [" ".join(words[start:stop]) for start, stop in pairwise(bounds)]
 
 
 def measure_throughput(n_queries: int, n_tickets: int, seed: int = 0) -> dict[str, float]:

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from typing import Protocol
 
 import numpy as np
@@ -33,7 +34,7 @@ from pmflow.matching.terms import TermVocabulary
 TITLE_REPEATS = 2
 QUERY_BATCH = 1024
 _NS_PER_DAY = 86_400 * 10**9
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Unknown creation time: far in the past, so undated tickets pass every ``before`` limit.
 _UNKNOWN_NS = np.iinfo(np.int64).min
 _NO_LIMIT_NS = np.iinfo(np.int64).max
@@ -149,7 +150,7 @@ def _to_ns(values: Sequence[datetime | None], missing: int = _UNKNOWN_NS) -> np.
 
 def _epoch_ns(moment: datetime) -> int:
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return (moment - _EPOCH) // timedelta(microseconds=1) * 1000
 
 
@@ -252,7 +253,7 @@ class LocalRetriever:
         rows, columns, values = _top_k_entries(dense, k)
         bounds = np.searchsorted(rows, np.arange(dense.shape[0] + 1))
         pairs = list(zip([self._ids[column] for column in columns.tolist()], values.tolist()))
-        return [pairs[start:stop] for start, stop in zip(bounds[:-1], bounds[1:])]
+        return [pairs[start:stop] for start, stop in pairwise(bounds)]
 
 
 def _top_k_entries(dense: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -1,11 +1,10 @@
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
 
 from pmflow.matching import LocalRetriever, QueryDoc, RetrievalWeights, TicketDoc
 
-UTC = timezone.utc
 TICKETS = [
     TicketDoc(
         "ENG-1",
