@@ -33,3 +33,39 @@ class SlackSettings(BaseSettings):
 
 def slack_settings() -> SlackSettings:
     return SlackSettings()
+
+
+class LinearSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LINEAR_", extra="ignore")
+
+    api_key: SecretStr | None = None
+    """A personal API key (lin_api_..., sent as is) or an OAuth token (lin_oauth_..., sent as Bearer)."""
+    api_url: str = "https://api.linear.app/graphql"
+    workspace_id: str | None = None
+    """The workspace_id Linear rows are stored under. Default: the Linear organization's id. Set it to
+    the Slack team id (as `pmflow demo` does) when one company's Slack and Linear are one tenant, so
+    that matching and journeys join them."""
+    page_size: int = 100
+    """Records per page of comments, users, states and the other small streams (Linear: at most 250)."""
+    issue_page_size: int = 50
+    """Issues per page; each carries up to history_page_size history entries, and Linear refuses a
+    query above 10,000 complexity points (about issue_page_size x history_page_size x 6)."""
+    history_page_size: int = 25
+    """History entries nested per issue; longer histories are finished with per-issue queries."""
+    overlap_minutes: float = 10.0
+    """Each run re-reads records updated this long before the previous run's newest updatedAt, so
+    that writes committed late (with an earlier updatedAt) are not missed."""
+    batch_rows: int = 5000
+    """Rows per warehouse transaction."""
+    timeout_s: float = 30.0
+    max_retries: int = 5
+    max_rate_limit_wait_s: float = 60.0
+    """Longest wait for a rate-limit reset inside a request; longer ones fail the task, which retries later."""
+
+    @property
+    def configured(self) -> bool:
+        return self.api_key is not None and bool(self.api_key.get_secret_value())
+
+
+def linear_settings() -> LinearSettings:
+    return LinearSettings()

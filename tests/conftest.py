@@ -29,7 +29,7 @@ def warehouse_path(tmp_path, monkeypatch):
 
 @pytest.fixture
 def sandbox(monkeypatch, warehouse_path):
-    """Starts a sandbox for a world and points the Slack settings at it; stopped after the test.
+    """Starts a sandbox for a world and points the Slack and Linear settings at it; stopped after the test.
 
     Usage: `server = sandbox(World.generate(7, "tiny"), faults=FaultPlan(...))`.
     """
@@ -42,6 +42,11 @@ def sandbox(monkeypatch, warehouse_path):
         servers.append(server)
         monkeypatch.setenv("SLACK_API_URL", server.slack_api_url)
         monkeypatch.setenv("SLACK_BOT_TOKEN", world.slack_bot_token)
+        if any(service.name == "linear" for service in kwargs.get("services") or [server.service("linear")]):
+            # Linear: the sandbox's endpoint and key; its rows go under the Slack team id, as in the demo.
+            monkeypatch.setenv("LINEAR_API_URL", server.linear_api_url)
+            monkeypatch.setenv("LINEAR_API_KEY", world.linear_api_key)
+            monkeypatch.setenv("LINEAR_WORKSPACE_ID", world.workspace_id)
         return server
 
     yield start

@@ -32,7 +32,9 @@ if TYPE_CHECKING:
     from connectors.sandbox.world import World
 
 ADMIN_PREFIX = "/_sandbox/"
-WORLD_MUTATIONS = ("post_message", "add_reply", "edit_message", "delete_message", "grow_old_history")
+WORLD_MUTATIONS = ("post_message", "add_reply", "edit_message", "delete_message", "grow_old_history",
+                   "move_ticket", "update_ticket", "archive_ticket", "add_ticket_comment", "edit_ticket_comment",
+                   "add_linear_bad_records")
 
 
 @dataclass
@@ -156,7 +158,9 @@ class AsgiService(Service):
 def default_services(world: World) -> list[Service]:
     from connectors.sandbox.slack_api import SlackService
 
-    return [SlackService(world), AsgiService("openai", "/openai/", lambda: _openai_app(world))]
+    from connectors.sandbox.linear_api import LinearService
+
+    return [SlackService(world), AsgiService("openai", "/openai/", lambda: _openai_app(world)), LinearService(world)]
 
 
 def _openai_app(world: World) -> Callable:
@@ -225,6 +229,10 @@ class SandboxServer:
         host, port = self._httpd.server_address[:2]
         return f"http://{host}:{port}"
 
+    def service(self, name: str) -> Service:
+        """The mounted service called ``name`` (e.g. to read what the Linear service received)."""
+        return next(s for s in self._services if s.name == name)
+
     def service_url(self, name: str) -> str:
         return self.url + next(s.prefix for s in self._services if s.name == name)
 
@@ -232,6 +240,11 @@ class SandboxServer:
     def slack_api_url(self) -> str:
         """Base URL for ``slack_sdk.WebClient(base_url=...)`` (ends with "/")."""
         return self.service_url("slack")
+
+    @property
+    def linear_api_url(self) -> str:
+        """Linear's GraphQL endpoint (LINEAR_API_URL)."""
+        return self.service_url("linear") + "graphql"
 
     @property
     def openai_base_url(self) -> str:

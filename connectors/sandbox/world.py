@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from connectors.sandbox import slack_gen, vocab
+from connectors.sandbox.linear_data import LinearWorkspace
 from connectors.sandbox.slack_data import SlackWorkspace, format_ts, parse_ts
 
 NOW = datetime(2026, 11, 20, 17, 0, tzinfo=UTC)
@@ -134,6 +135,7 @@ class World:
         self.untracked_work = untracked_work
         self.lock = lock
         self.slack: SlackWorkspace | None = None
+        self._linear: LinearWorkspace | None = None
         self._mutation_rng = random.Random(f"{seed}:mutations")
         self._growth_count = 0
         self._truth_cache: tuple[int, dict] | None = None
@@ -160,6 +162,45 @@ class World:
     @property
     def slack_bot_token(self) -> str:
         return self.slack.bot_token
+
+    # ---- Linear (built on first use, from its own random stream) ----------------------------
+    @property
+    def linear(self) -> LinearWorkspace:
+        """The Linear workspace: the tickets are ``tickets``, the users are ``people``; see
+        ``linear_data`` for the ground truth and the mutations, ``linear_gen`` for what it holds."""
+        with self.lock:
+            if self._linear is None:
+                from connectors.sandbox import linear_gen
+                from connectors.sandbox.slack_data import ts_to_datetime
+
+                self._linear = linear_gen.generate_linear(
+                    self, random.Random(f"{self.seed}:linear"), clock=lambda: ts_to_datetime(self.slack.next_ts()))
+            return self._linear
+
+    @property
+    def linear_api_key(self) -> str:
+        return self.linear.api_key
+
+    def expected_linear_rows(self, workspace_id: str | None = None) -> dict[str, list[dict]]:
+        """Every Linear core table -> the rows a correct ingestion stores (keyed by ``workspace_id``,
+        default the Slack team id: the sandbox demo's one tenant)."""
+        return self.linear.expected_rows(workspace_id or self.workspace_id)
+
+    def journey_histories(self, workspace_id: str | None = None) -> list:
+        """Each ticket's state history as ``pmflow.journeys.ground_truth.TicketHistory``."""
+        from pmflow.journeys.ground_truth import Change, TicketHistory
+
+        workspace_id = workspace_id or self.workspace_id
+        with self.lock:
+            linear, histories = self.linear, []
+            for row in linear.expected_issues(workspace_id):
+                changes = [Change(h["changed_at"], h["to_state"], h["to_state_type"], h["history_id"])
+                           for h in linear.expected_history(workspace_id) if h["issue_id"] == row["issue_id"]]
+                first = linear.states[next(h for h in linear.issue(row["issue_id"]).history
+                                           if h.is_state_change).to_state_id]
+                histories.append(TicketHistory(workspace_id, row["issue_id"], row["team_key"], row["created_at"],
+                                               (first.name, first.type), tuple(changes), row["archived_at"]))
+            return histories
 
     # ---- ground truth ----------------------------------------------------------------------
     def expected_slack_messages(self) -> list[dict]:
@@ -216,6 +257,29 @@ class World:
     def delete_message(self, channel_id: str, ts: str) -> None:
         """Delete a message: gone from history, or a tombstone if it still has replies."""
         self.slack.delete_message(channel_id, parse_ts(ts))
+
+    def move_ticket(self, identifier: str, state: str | None = None, *, back: bool = False) -> str:
+        """Linear: move a ticket to ``state`` (a name) or one state back; returns the history entry id."""
+        return self.linear.move_issue(identifier, state, back=back)
+
+    def update_ticket(self, identifier: str, **fields) -> str:
+        """Linear: change title, description, priority, estimate, assignee_id (or unassign=True)."""
+        return self.linear.update_issue(identifier, **fields)
+
+    def archive_ticket(self, identifier: str) -> str:
+        return self.linear.archive_issue(identifier)
+
+    def add_ticket_comment(self, identifier: str, body: str, *, user_id: str | None = None) -> str:
+        """Linear: comment on a ticket; returns the comment id."""
+        return self.linear.add_comment(identifier, body, user_id=user_id)
+
+    def edit_ticket_comment(self, comment_id: str, body: str) -> str:
+        """Linear: edit a comment (sets editedAt; the ticket's updatedAt does not move)."""
+        return self.linear.edit_comment(comment_id, body)
+
+    def add_linear_bad_records(self) -> list[dict]:
+        """Linear: serve one record of each kind ingestion must quarantine (``LinearWorkspace.add_bad_records``)."""
+        return self.linear.add_bad_records()
 
     def grow_old_history(self, factor: float, channel_id: str | None = None) -> int:
         """Add messages older than everything in the channel(s) so that each holds about
