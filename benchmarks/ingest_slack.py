@@ -7,7 +7,8 @@ against two baselines measured in the same run. Prints one JSON object.
   sandbox running in its own process (so its memory is not counted).
 - peak_rss_mb: peak resident memory of this process (the flow and its tasks).
 - merge_rows_per_s: warehouse.merge (MERGE on the natural key, in-batch dedupe, change detection)
-  of the message rows into core.slack_messages, in batches of --batch-rows.
+  of the message rows into core.slack_messages, in batches of --batch-rows, interleaved batch by
+  batch with the Arrow insert so both run under the same machine load.
 - rowwise_rows_per_s: the same rows inserted with executemany, one row per statement (a sample,
   since it is slow). arrow_insert_rows_per_s: a plain INSERT ... SELECT from the same Arrow batches.
 """
@@ -54,12 +55,11 @@ def run_flow(sandbox: dict, warehouse_path: str) -> tuple[float, dict]:
 
 def merge_figures(warehouse_path: str, batch_rows: int, rowwise_sample: int) -> dict:
     import duckdb
-    import pyarrow as pa
 
     from warehouse.warehouse import merge
 
     source = duckdb.connect(warehouse_path, read_only=True)
-    rows = source.execute("SELECT * FROM core.slack_messages").to_arrow_table()
+    rows = source.sql("SELECT * FROM core.slack_messages").to_arrow_table()
     source.close()
     batches = [rows.slice(i, batch_rows) for i in range(0, rows.num_rows, batch_rows)]
 
@@ -68,20 +68,21 @@ def merge_figures(warehouse_path: str, batch_rows: int, rowwise_sample: int) -> 
 
         wh = Warehouse(Path(scratch) / "merge.duckdb")
         with wh.connect() as con:
-            started = time.perf_counter()
+            # Interleaved batch by batch, so both see the same machine load.
+            con.execute("CREATE TABLE arrow_copy AS SELECT * FROM core.slack_messages LIMIT 0")
+            merge_s = arrow_s = 0.0
             for batch in batches:
+                started = time.perf_counter()
                 con.execute("BEGIN TRANSACTION")
                 merge(con, "core.slack_messages", batch)
                 con.execute("COMMIT")
-            merge_s = time.perf_counter() - started
+                merge_s += time.perf_counter() - started
 
-            con.execute("CREATE TABLE arrow_copy AS SELECT * FROM core.slack_messages LIMIT 0")
-            started = time.perf_counter()
-            for batch in batches:
+                started = time.perf_counter()
                 con.register("b", batch)
                 con.execute("INSERT INTO arrow_copy SELECT * FROM b")
                 con.unregister("b")
-            arrow_s = time.perf_counter() - started
+                arrow_s += time.perf_counter() - started
 
             con.execute("CREATE TABLE rowwise_copy AS SELECT * FROM core.slack_messages LIMIT 0")
             sample = rows.slice(0, rowwise_sample).to_pylist()

@@ -230,7 +230,7 @@ def merge(con: duckdb.DuckDBPyConnection, table: str, rows: Rows) -> tuple[int, 
 
     Only the columns present in `rows` are written, so a partial row (say, just is_deleted) updates
     those columns alone. Rows identical to what is stored count as neither inserted nor updated.
-    Within a batch the last row for a key wins.
+    Within a batch the last row for a key wins. Key columns may not be NULL.
     """
     data = to_arrow(rows)
     if data.num_rows == 0:
@@ -240,28 +240,34 @@ def merge(con: duckdb.DuckDBPyConnection, table: str, rows: Rows) -> tuple[int, 
     missing = [k for k in keys if k not in columns]
     if missing:
         raise ValueError(f"rows for {table} lack key columns {missing}")
+    if any(data.column(k).null_count for k in keys):
+        raise ValueError(f"rows for {table} have NULL in a key column {list(keys)}")
     values = [c for c in columns if c not in keys]
-    data = data.append_column("_pmflow_ord", pa.array(range(data.num_rows), pa.int64()))
-    name = "_pmflow_batch"
-    con.register(name, data)
+    con.register("_pmflow_batch", _last_row_per_key(data, keys))
     try:
-        source = (
-            f"SELECT * EXCLUDE (_pmflow_ord) FROM {name} "
-            f"QUALIFY row_number() OVER (PARTITION BY {_cols(keys)} ORDER BY _pmflow_ord DESC) = 1"
-        )
-        on = " AND ".join(f"t.{_q(k)} IS NOT DISTINCT FROM s.{_q(k)}" for k in keys)
+        on = " AND ".join(f"t.{_q(k)} = s.{_q(k)}" for k in keys)
         changed = " OR ".join(f"t.{_q(c)} IS DISTINCT FROM s.{_q(c)}" for c in values) or "false"
         update = ", ".join(f"{_q(c)} = s.{_q(c)}" for c in values)
         matched = f"WHEN MATCHED AND ({changed}) THEN UPDATE SET {update} " if values else ""
         actions = con.execute(
-            f"MERGE INTO {table} AS t USING ({source}) AS s ON {on} {matched}"
+            f"MERGE INTO {table} AS t USING _pmflow_batch AS s ON {on} {matched}"
             f"WHEN NOT MATCHED THEN INSERT ({_cols(columns)}) VALUES ({_cols(columns, 's.')}) "
             "RETURNING merge_action"
         ).fetchall()
     finally:
-        con.unregister(name)
+        con.unregister("_pmflow_batch")
     inserted = sum(1 for (action,) in actions if action == "INSERT")
     return inserted, len(actions) - inserted
+
+
+def _last_row_per_key(data: pa.Table, keys: Sequence[str]) -> pa.Table:
+    """The batch with one row per key, the last one; the batch itself when keys are already unique
+    (the common case, checked in Arrow, so the merge skips a window over the batch)."""
+    if data.group_by(list(keys)).aggregate([]).num_rows == data.num_rows:
+        return data
+    positions = pa.array(range(data.num_rows), pa.int64())
+    last = data.append_column("_pmflow_ord", positions).group_by(list(keys)).aggregate([("_pmflow_ord", "max")])
+    return data.take(last.column("_pmflow_ord_max"))
 
 
 def set_cursor(con, workspace_id: str, source: str, stream: str, partition_key: str, cursor: str) -> None:
