@@ -1,7 +1,7 @@
 -- Cumulative flow: tickets in each stage at the end of each day (the team's timezone) over the last
 -- flow_days days up to as_of (the last day is counted at as_of). A visit that starts and ends on the
 -- same day does not count. Key: workspace_id, team_key, day, stage.
-WITH intervals AS (
+WITH intervals AS NOT MATERIALIZED (
     SELECT workspace_id, team_key, stage, entered_at, exited_at FROM marts.ticket_stage_intervals
 ),
 stages AS (
@@ -11,7 +11,7 @@ params AS (
     -- Moves before `cutoff` happened before the first day of the window in every timezone.
     SELECT as_of, flow_days, as_of - to_days(flow_days + 1) AS cutoff FROM staging.journey_params
 ),
-moves AS (
+moves AS NOT MATERIALIZED (
     SELECT workspace_id, team_key, stage, entered_at AS moved_at, 1 AS delta FROM intervals
     UNION ALL
     SELECT workspace_id, team_key, stage, exited_at, -1 FROM intervals WHERE exited_at IS NOT NULL

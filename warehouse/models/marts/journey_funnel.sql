@@ -5,7 +5,7 @@
 -- neither yet. median_hours_to_convert: from that entry to the first later-stage entry. The last
 -- open stage (Delivery by default) has entered only; the closed stage has no row.
 -- Key: workspace_id, team_key, stage.
-WITH intervals AS (
+WITH intervals AS NOT MATERIALIZED (
     SELECT workspace_id, ticket_id, team_key, stage, stage_order, entered_at, is_closed
     FROM marts.ticket_stage_intervals
 ),

@@ -3,7 +3,7 @@
 -- linked PRs, Linear comments, agent events), each credited to the visit under way when it
 -- happened; touchpoints before the ticket's first visit go to that first visit.
 -- Key: workspace_id, ticket_id, stage.
-WITH intervals AS (
+WITH intervals AS NOT MATERIALIZED (
     SELECT workspace_id, ticket_id, team_key, stage, stage_order, visit_seq, entered_at, exited_at, hours_in_stage
     FROM marts.ticket_stage_intervals
 ),

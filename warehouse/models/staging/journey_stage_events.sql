@@ -11,7 +11,7 @@ issues AS (
     SELECT workspace_id, issue_id, coalesce(team_key, '') AS team_key, state_name, state_type, created_at, archived_at
     FROM core.linear_issues
 ),
-history AS (
+history AS NOT MATERIALIZED (
     SELECT workspace_id, issue_id, history_id, from_state, from_state_type, to_state, to_state_type, changed_at
     FROM core.linear_issue_history
 ),
