@@ -87,9 +87,10 @@ def test_sql_intervals_agree_with_the_reference_on_random_histories(tmp_path, se
 
 
 def test_journeys_agree_with_sandbox_ground_truth(tmp_path):
-    """Acceptance hook: on the sandbox, the marts agree with the generator's ground truth. It runs once
-    the Linear sandbox's World exposes ticket histories as `journey_histories()` (TicketHistory
-    objects, pmflow/journeys/ground_truth.py) and its Linear rows as `expected_linear_rows()`."""
+    """Acceptance: on the sandbox, the marts agree with the generator's ground truth. The Linear
+    sandbox's World gives its rows (`expected_linear_rows()`) and each ticket's state history
+    (`journey_histories()`, TicketHistory objects of pmflow/journeys/ground_truth.py); skipped on a
+    World without them."""
     world_module = pytest.importorskip("connectors.sandbox.world")
     world = world_module.World.generate(seed=7, size="tiny")
     if not (hasattr(world, "journey_histories") and hasattr(world, "expected_linear_rows")):

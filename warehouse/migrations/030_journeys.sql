@@ -2,8 +2,9 @@
 -- events, and (only if no earlier migration made it) the public marts.ticket_links table that the
 -- journey models read for touchpoints and open PRs.
 
--- The DESIGN.md contract of marts.ticket_links. The ticket matching work owns its content; it is
--- created here, empty, so that journey models can read it before matching has ever run.
+-- The DESIGN.md contract of marts.ticket_links. Ticket matching owns the table and its documentation
+-- (migration 020 creates it the same way); it is created here only if absent, so that the journey
+-- models can read it whichever migration runs first.
 CREATE TABLE IF NOT EXISTS marts.ticket_links (
     workspace_id VARCHAR NOT NULL,
     source_kind  VARCHAR NOT NULL,
@@ -15,7 +16,6 @@ CREATE TABLE IF NOT EXISTS marts.ticket_links (
     reason       VARCHAR,
     decided_at   TIMESTAMPTZ
 );
-COMMENT ON TABLE marts.ticket_links IS 'Decision linking a conversation (Slack thread or message) or a GitHub PR/issue to a Linear ticket. Key: workspace_id, source_kind, source_id.';
 
 -- The stage model, written from pmflow/journeys/stages.yaml (+ PMFLOW_JOURNEY_STAGES) before each build.
 CREATE TABLE ops.journey_scopes (
