@@ -19,7 +19,7 @@ import os
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -27,11 +27,11 @@ import pyarrow as pa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pmflow.journeys.build import JOURNEY_MARTS, JourneyParams, build_journeys  # noqa: E402
-from pmflow.journeys.stages import load_stage_config  # noqa: E402
-from warehouse import Warehouse  # noqa: E402
+from pmflow.journeys.build import JOURNEY_MARTS, JourneyParams, build_journeys
+from pmflow.journeys.stages import load_stage_config
+from warehouse import Warehouse
 
-AS_OF = datetime(2025, 6, 30, 12, tzinfo=timezone.utc)
+AS_OF = datetime(2025, 6, 30, 12, tzinfo=UTC)
 TEAMS = [("ENG", "UTC"), ("WEB", "Europe/Paris"), ("OPS", "America/New_York"), ("DATA", "Asia/Tokyo"),
          ("MOB", "America/Los_Angeles"), ("SEC", "Europe/London"), ("INF", "Australia/Sydney"), ("DES", "Asia/Kolkata")]
 # (name, type); index order is used by the transition matrix below.

@@ -18,7 +18,11 @@ from datetime import datetime
 
 from prefect import flow
 
-from tasks.journeys import build_journey_marts, load_agent_event_traces, publish_journey_artifacts
+from tasks.journeys import (
+    build_journey_marts,
+    load_agent_event_traces,
+    publish_journey_artifacts,
+)
 
 try:  # failure alerts to Slack, where the shared hooks exist
     from tasks.alerts import ALERT_HOOKS

@@ -6,7 +6,7 @@ agent trace files and default workspace of pmflow/cost_settings.py.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from prefect import get_run_logger, task
@@ -39,7 +39,7 @@ def build_journey_marts(as_of: datetime | None = None) -> dict[str, float]:
     warns about Linear states no stage rule maps. Returns seconds per model."""
     settings = journey_settings()
     params = JourneyParams(
-        as_of=as_of or settings.as_of or datetime.now(timezone.utc),
+        as_of=as_of or settings.as_of or datetime.now(UTC),
         funnel_window_days=settings.funnel_window_days,
         flow_days=settings.flow_days,
         at_risk_min_visits=settings.at_risk_min_visits,

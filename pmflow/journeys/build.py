@@ -3,7 +3,7 @@ parameters (ops.journey_*), then the SQL models. No Prefect; used by tasks, test
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import duckdb
 import pyarrow as pa
@@ -54,7 +54,7 @@ def write_params(con: duckdb.DuckDBPyConnection, params: JourneyParams) -> None:
         "funnel_window_days": pa.array([params.funnel_window_days], pa.int32()),
         "flow_days": pa.array([params.flow_days], pa.int32()),
         "at_risk_min_visits": pa.array([params.at_risk_min_visits], pa.int32()),
-        "written_at": pa.array([datetime.now(timezone.utc)], pa.timestamp("us", tz="UTC")),
+        "written_at": pa.array([datetime.now(UTC)], pa.timestamp("us", tz="UTC")),
     })})
 
 

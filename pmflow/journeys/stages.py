@@ -63,9 +63,7 @@ class Rule:
     def matches(self, state_type: str | None, state_name: str | None) -> bool:
         if self.type is not None and (state_type or "").lower() != self.type:
             return False
-        if self.name is not None and not re.fullmatch(self.name_regex, state_name or "", re.IGNORECASE | re.DOTALL):
-            return False
-        return True
+        return self.name is None or bool(re.fullmatch(self.name_regex, state_name or "", re.IGNORECASE | re.DOTALL))
 
 
 @dataclass(frozen=True)
@@ -90,9 +88,6 @@ class StageModel:
     @property
     def closed_stage(self) -> str | None:
         return next((s.name for s in self.stages if s.closed), None)
-
-    def order(self, stage: str) -> int:
-        return self.names.index(stage) + 1
 
     def stage_for(self, state_type: str | None, state_name: str | None) -> str | None:
         """The stage of a Linear state (first matching rule), None when no rule matches.

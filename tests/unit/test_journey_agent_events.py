@@ -2,12 +2,10 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from pmflow.journeys.agent_events import load_agent_events, parse_lines
 from warehouse import Warehouse
-
-UTC = timezone.utc
 
 
 def flat(**attrs) -> dict:

@@ -5,7 +5,8 @@ model: Discovery(1) Planning(2) Execution(3) Validation(4) Delivery(5, done) Clo
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
+from itertools import pairwise
 
 import pyarrow as pa
 import pytest
@@ -14,7 +15,6 @@ from pmflow.journeys.build import JourneyParams, build_journeys, unmapped_states
 from pmflow.journeys.stages import load_stage_config
 from warehouse import Batch, Warehouse
 
-UTC = timezone.utc
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 WS = "ws1"
 TYPES = {"Triage": "triage", "Backlog": "backlog", "Todo": "unstarted", "In Progress": "started",
@@ -37,7 +37,7 @@ def ticket(ticket_id, path, *, team="ENG", ws=WS, creation_entry=True, archived_
     history = []
     if creation_entry:
         history.append(_change(ws, ticket_id, 0, None, path[0][1], path[0][0]))
-    for n, ((_, before), (at, after)) in enumerate(zip(path, path[1:]), start=1):
+    for n, ((_, before), (at, after)) in enumerate(pairwise(path), start=1):
         history.append(_change(ws, ticket_id, n, before, after, at))
     return issue, history
 

@@ -3,17 +3,23 @@ for the sandbox's ground truth."""
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pyarrow as pa
 import pytest
 
 from pmflow.journeys.build import JourneyParams, build_journeys
-from pmflow.journeys.ground_truth import Change, PullRequest, TicketHistory, journey_differences, reference_visits
+from pmflow.journeys.ground_truth import (
+    Change,
+    PullRequest,
+    TicketHistory,
+    journey_differences,
+    reference_visits,
+)
 from pmflow.journeys.stages import load_stage_config
 from warehouse import Batch, Warehouse
 
-T0 = datetime(2024, 3, 1, tzinfo=timezone.utc)
+T0 = datetime(2024, 3, 1, tzinfo=UTC)
 STATES = [("Triage", "triage"), ("Backlog", "backlog"), ("Todo", "unstarted"), ("In Progress", "started"),
           ("Blocked", "started"), ("In Review", "started"), ("Done", "completed"), ("Canceled", "canceled"),
           ("Limbo", "custom")]
@@ -64,7 +70,7 @@ def load_histories(wh: Warehouse, tickets: list[TicketHistory]) -> None:
 
 def test_reference_matches_a_hand_worked_example():
     config = load_stage_config()
-    h = lambda n: T0 + timedelta(hours=n)  # noqa: E731
+    h = lambda n: T0 + timedelta(hours=n)
     ticket = TicketHistory("ws", "t", "ENG", h(0), ("Todo", "unstarted"),
                            (Change(h(10), "In Progress", "started"), Change(h(30), "Done", "completed")),
                            pull_requests=(PullRequest(h(20), h(25)),))

@@ -1,9 +1,8 @@
 """What people see: funnel and stuck-work rows, PNG charts, the markdown page linking them."""
 from __future__ import annotations
 
-from tests.unit.test_journey_marts import A1, A2, A3, A4, A5, A6, AS_OF, build, load
-
 from pmflow.journeys import report
+from tests.unit.test_journey_marts import A1, A2, A3, A4, A5, A6, AS_OF, build, load
 from warehouse import Warehouse
 
 PNG = b"\x89PNG\r\n\x1a\n"
