@@ -45,3 +45,16 @@ def slack_differences(world, wh: Warehouse, deleted: set[tuple[str, str]] = froz
     if channels != stored_channels:
         problems.append(f"channels differ: {sorted(channels ^ stored_channels)}")
     return problems
+
+
+def warehouse_snapshot(wh: Warehouse) -> dict[str, list[tuple]]:
+    """Every row of every core table, the cursors and the quarantine, sorted: two snapshots are
+    equal exactly when a run changed nothing a user can see."""
+    tables = [t for (t,) in wh.query(
+        "SELECT schema_name || '.' || table_name FROM duckdb_tables() WHERE schema_name = 'core' ORDER BY 1")]
+    snapshot = {t: sorted(wh.query(f"SELECT * FROM {t}"), key=repr) for t in tables}
+    snapshot["ops.sync_state"] = sorted(wh.query(
+        "SELECT workspace_id, source, stream, partition_key, cursor FROM ops.sync_state"))
+    snapshot["ops.quarantine"] = sorted(wh.query(
+        "SELECT workspace_id, source, stream, record_key, payload_hash, reason FROM ops.quarantine"))
+    return snapshot
