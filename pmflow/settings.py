@@ -69,3 +69,40 @@ class LinearSettings(BaseSettings):
 
 def linear_settings() -> LinearSettings:
     return LinearSettings()
+
+
+class GitHubSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GITHUB_", extra="ignore")
+
+    token: SecretStr | None = None
+    api_url: str = "https://api.github.com"
+    repos: str = ""
+    """Comma-separated repositories as owner/name."""
+    workspace_id: str = ""
+    """The tenant GitHub rows belong to; empty means the owner of the first repository. The sandbox
+    demo sets it to the Slack team id, so that the demo's tenant is one workspace_id across sources."""
+    per_page: int = 100
+    """Items per listing page (GitHub: at most 100)."""
+    concurrency: int = 8
+    """Pull requests whose reviews and timeline are fetched at once."""
+    batch_rows: int = 5000
+    """Rows per warehouse transaction."""
+    timeout_s: float = 30.0
+    max_retries: int = 5
+    max_rate_limit_wait_s: float = 900.0
+    """How long a run may wait for the primary rate limit to reset before failing (and being retried)."""
+
+    @property
+    def repo_list(self) -> list[str]:
+        return [r.strip() for r in self.repos.split(",") if r.strip()]
+
+    @property
+    def tenant(self) -> str:
+        """GITHUB_WORKSPACE_ID, else the owner of the first repository."""
+        if self.workspace_id:
+            return self.workspace_id
+        return self.repo_list[0].split("/")[0] if self.repo_list else ""
+
+
+def github_settings() -> GitHubSettings:
+    return GitHubSettings()

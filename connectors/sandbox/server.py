@@ -35,6 +35,8 @@ ADMIN_PREFIX = "/_sandbox/"
 WORLD_MUTATIONS = ("post_message", "add_reply", "edit_message", "delete_message", "grow_old_history",
                    "move_ticket", "update_ticket", "archive_ticket", "add_ticket_comment", "edit_ticket_comment",
                    "add_linear_bad_records")
+WORLD_MUTATIONS += ("github_update_pr", "github_close_pr", "github_reopen_pr", "github_add_review",
+                    "github_add_comment", "github_edit_comment", "github_add_bad_records")
 
 
 @dataclass
@@ -160,7 +162,10 @@ def default_services(world: World) -> list[Service]:
 
     from connectors.sandbox.linear_api import LinearService
 
-    return [SlackService(world), AsgiService("openai", "/openai/", lambda: _openai_app(world)), LinearService(world)]
+    from connectors.sandbox.github_api import GitHubService
+
+    return [SlackService(world), AsgiService("openai", "/openai/", lambda: _openai_app(world)), LinearService(world),
+            GitHubService(world)]
 
 
 def _openai_app(world: World) -> Callable:
@@ -245,6 +250,11 @@ class SandboxServer:
     def linear_api_url(self) -> str:
         """Linear's GraphQL endpoint (LINEAR_API_URL)."""
         return self.service_url("linear") + "graphql"
+
+    @property
+    def github_api_url(self) -> str:
+        """GitHub's REST base URL (GITHUB_API_URL), without a trailing slash."""
+        return self.service_url("github").rstrip("/")
 
     @property
     def openai_base_url(self) -> str:

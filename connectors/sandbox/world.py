@@ -228,6 +228,40 @@ class World:
                 self._truth_cache = (self.slack.version, self.slack.thread_truth())
             return self._truth_cache[1]
 
+    # ---- GitHub (built on first use, from its own random stream) ----------------------------
+    @property
+    def github(self):
+        """The GitHub organisation (a ``github_data.GitHubData``; owner ``company.slug``): repos, PRs,
+        issues, reviews, comments, timelines. Ground truth: ``expected_github_rows`` and
+        ``github_truth``; mutations: the ``github_*`` methods below (see ``github_data``)."""
+        with self.lock:
+            if self.__dict__.get("_github") is None:
+                from connectors.sandbox.github_gen import generate_github
+                from connectors.sandbox.slack_data import ts_to_datetime
+
+                self._github = generate_github(self, random.Random(f"{self.seed}:github"),
+                                               clock=lambda: ts_to_datetime(self.slack.next_ts()))
+            return self._github
+
+    @property
+    def github_token(self) -> str:
+        return self.github.token
+
+    @property
+    def github_repos(self) -> list[str]:
+        """"owner/name" of every repository (GITHUB_REPOS)."""
+        return self.github.repo_names
+
+    @property
+    def github_truth(self) -> dict[tuple[str, int], str | None]:
+        """(repo, number) of every PR and issue -> the ticket identifier it is about, or None."""
+        return self.github.truth()
+
+    def expected_github_rows(self, workspace_id: str | None = None) -> dict[str, list[dict]]:
+        """Every GitHub core table -> the rows a correct ingestion stores (keyed by ``workspace_id``,
+        default the Slack team id: the sandbox demo's one tenant)."""
+        return self.github.expected_rows(workspace_id or self.workspace_id)
+
     # ---- mutations (thread-safe, for incremental tests) ------------------------------------
     def post_message(self, channel_id: str, text: str, *, user_id: str | None = None,
                      ticket: str | None = None, kind: str | None = None) -> str:
@@ -289,6 +323,34 @@ class World:
             self._growth_count += 1
             rng = random.Random(f"{self.seed}:grow:{self._growth_count}")
             return slack_gen.grow_old_history(self, rng, factor, channel_id)
+
+    def github_update_pr(self, repo: str, number: int, *, title: str | None = None, body: str | None = None) -> str:
+        """GitHub: edit a PR's title/body (moves its updated_at); returns the new updated_at."""
+        return self.github.update_pull(repo, number, title=title, body=body)
+
+    def github_close_pr(self, repo: str, number: int, *, merge: bool = False) -> str:
+        return self.github.close_pull(repo, number, merge=merge)
+
+    def github_reopen_pr(self, repo: str, number: int) -> str:
+        """GitHub: reopen a closed, unmerged PR."""
+        return self.github.reopen_pull(repo, number)
+
+    def github_add_review(self, repo: str, number: int, state: str = "APPROVED", *, login: str | None = None,
+                          body: str = "") -> int:
+        """GitHub: submit a review on a PR; returns the review id."""
+        return self.github.add_review(repo, number, state, login=login, body=body)
+
+    def github_add_comment(self, repo: str, number: int, body: str, *, login: str | None = None) -> int:
+        return self.github.add_comment(repo, number, body, login=login)
+
+    def github_edit_comment(self, repo: str, comment_id: int, body: str, *, kind: str = "issue") -> str:
+        """GitHub: edit an issue or review comment (only the comment's updated_at moves)."""
+        return self.github.edit_comment(repo, comment_id, body, kind=kind)
+
+    def github_add_bad_records(self, count: int = 4) -> list[dict]:
+        """GitHub: serve ``count`` malformed records ingestion must quarantine."""
+        return [{"repo": record.repo, "stream": record.stream, "reason": record.reason, "payload": record.payload}
+                for record in self.github.add_bad_records(count)]
 
 
 # ---- the work plan -------------------------------------------------------------------------
