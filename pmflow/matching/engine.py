@@ -1,0 +1,189 @@
+"""One matching run over one workspace, without Prefect: read, decide, write.
+
+    report = match_workspace(Warehouse(), "T123", match_settings(), openai_client=None)
+
+The warehouse lock is held only to read (units, tickets) and to write (decisions), never during
+model calls. Only units that are new or whose text changed are decided (see units.py); their
+decisions replace the previous ones and everything else is left as it is.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from pmflow.matching.adjudicate import Adjudicator
+from pmflow.matching.decide import Decision, Ranker, decide, explicit_reference, unit_query
+from pmflow.matching.openai_embeddings import Embedder, EmbeddingScorer
+from pmflow.matching.store import write_decisions
+from pmflow.matching.units import (
+    Ticket,
+    Unit,
+    build_match_models,
+    load_tickets,
+    pending_units,
+    plain_text,
+    workspaces_with_units,
+)
+from pmflow.matching_settings import MatchSettings
+from warehouse import Warehouse
+
+log = logging.getLogger(__name__)
+
+WRITE_CHUNK = 20_000
+EXPANSION_CHARS = 1000
+
+
+@dataclass
+class MatchReport:
+    workspace_id: str
+    ticket_workspace: str
+    units: int = 0
+    tickets: int = 0
+    decisions: Counter = field(default_factory=Counter)
+    methods: Counter = field(default_factory=Counter)
+    llm_calls: int = 0
+    llm_eligible: int = 0
+    embedding_requests: int = 0
+    embedding_texts: int = 0
+    embedding_cache_hits: int = 0
+    skipped: str | None = None
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {
+            "workspace_id": self.workspace_id, "ticket_workspace": self.ticket_workspace, "units": self.units,
+            "tickets": self.tickets, "decisions": dict(self.decisions), "methods": dict(self.methods),
+            "llm_calls": self.llm_calls, "llm_eligible": self.llm_eligible,
+            "embedding_requests": self.embedding_requests, "embedding_texts": self.embedding_texts,
+            "embedding_cache_hits": self.embedding_cache_hits, "skipped": self.skipped,
+            "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
+        }
+
+
+def matching_workspaces(wh: Warehouse) -> list[str]:
+    with wh.connect() as con:
+        build_match_models(con)
+        return workspaces_with_units(con)
+
+
+def match_workspace(
+    wh: Warehouse,
+    workspace_id: str,
+    settings: MatchSettings,
+    *,
+    openai_client: object | None = None,
+    run_id: str | None = None,
+    all_units: bool = False,
+) -> tuple[MatchReport, list[Decision]]:
+    """Decides every new or changed unit of the workspace and stores the decisions."""
+    ticket_workspace = settings.ticket_workspace or workspace_id
+    report = MatchReport(workspace_id, ticket_workspace)
+    clock = _Clock(report.seconds)
+
+    with clock("read"), wh.connect() as con:
+        build_match_models(con)
+        units = pending_units(con, workspace_id, all_units=all_units)
+        tickets = load_tickets(con, ticket_workspace) if units else []
+    report.units, report.tickets = len(units), len(tickets)
+    if not units:
+        return report, []
+    if not tickets:
+        report.skipped = (
+            f"no tickets in core.linear_issues for workspace {ticket_workspace!r}: units left undecided "
+            "(ingest Linear first, or set PMFLOW_MATCH_TICKET_WORKSPACE to the workspace_id of the Linear rows)"
+        )
+        log.warning(report.skipped)
+        return report, []
+
+    by_identifier = {t.identifier: t for t in tickets}
+    team_keys = frozenset(t.team_key for t in tickets if t.team_key)
+
+    with clock("references"):
+        decisions: dict[int, Decision] = {}
+        for index, unit in enumerate(units):
+            linked = explicit_reference(unit, by_identifier, team_keys)
+            if linked is not None:
+                decisions[index] = linked
+        rest = [i for i in range(len(units)) if i not in decisions]
+
+    embedder = None
+    extra = []
+    if openai_client is not None and settings.embedding_weight > 0:
+        embedder = Embedder(openai_client, wh, workspace_id, settings.embedding_model,
+                            settings.embedding_dimensions, settings.embedding_batch, run_id)
+        scorer = EmbeddingScorer(embedder.embed)
+        extra.append((scorer, settings.embedding_weight))
+    method = "fused" if extra else "bm25"
+
+    with clock("fit"):
+        expansions: dict[str, list[str]] = {}
+        if settings.expand_with_references:
+            for d in decisions.values():
+                expansions.setdefault(d.ticket.identifier, []).append(plain_text(d.unit.text)[:EXPANSION_CHARS])
+        ranker = Ranker(tickets, settings, extra, expansions)
+    if embedder is not None and rest:
+        with clock("embed"):
+            scorer.prepare([unit_query(units[i]) for i in rest])
+    with clock("rank"):
+        rankings = ranker.rank([units[i] for i in rest], settings.candidates)
+    with clock("decide"):
+        for index, ranking in zip(rest, rankings):
+            decisions[index] = decide(units[index], ranking, by_identifier, settings, method)
+
+    usage_rows: list[dict] = []
+    if openai_client is not None and settings.max_llm_fraction > 0:
+        with clock("adjudicate"):
+            usage_rows = _adjudicate(decisions, units, by_identifier, settings, openai_client, workspace_id,
+                                     run_id, report)
+
+    ordered = [decisions[i] for i in range(len(units))]
+    with clock("write"):
+        decided_at = datetime.now(UTC)
+        for start in range(0, len(ordered), WRITE_CHUNK):
+            chunk = ordered[start : start + WRITE_CHUNK]
+            rows = usage_rows if start == 0 else []
+            with wh.connect() as con:
+                write_decisions(con, chunk, decided_at=decided_at, run_id=run_id, usage_rows=rows)
+    report.decisions = Counter(d.decision for d in ordered)
+    report.methods = Counter(d.method for d in ordered)
+    if embedder is not None:
+        report.embedding_requests = embedder.stats.requests
+        report.embedding_texts = embedder.stats.texts_sent
+        report.embedding_cache_hits = embedder.stats.cache_hits
+    return report, ordered
+
+
+def _adjudicate(decisions: dict[int, Decision], units: list[Unit], tickets: dict[str, Ticket],
+                settings: MatchSettings, client: object, workspace_id: str, run_id: str | None,
+                report: MatchReport) -> list[dict]:
+    """The ambiguous band (suggested), most probable first, capped at max_llm_fraction of the units."""
+    band = sorted((i for i, d in decisions.items() if d.decision == "suggested"),
+                  key=lambda i: -(decisions[i].probability or 0))
+    report.llm_eligible = len(band)
+    cap = math.floor(settings.max_llm_fraction * len(units))
+    adjudicator = Adjudicator(client, settings.chat_model, workspace_id, run_id, settings.max_prompt_chars)
+    for index in band[:cap]:
+        decisions[index] = adjudicator.adjudicate(decisions[index], tickets)
+    report.llm_calls = adjudicator.calls
+    return adjudicator.usage_rows
+
+
+class _Clock:
+    def __init__(self, seconds: dict[str, float]):
+        self.seconds = seconds
+
+    def __call__(self, name: str):
+        clock = self
+
+        class _Timer:
+            def __enter__(self):
+                self.start = time.perf_counter()
+
+            def __exit__(self, *exc):
+                clock.seconds[name] = clock.seconds.get(name, 0.0) + time.perf_counter() - self.start
+
+        return _Timer()

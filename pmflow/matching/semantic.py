@@ -1,0 +1,115 @@
+"""Local semantic similarity learned from the workspace's own tickets (no model download, no network).
+
+People name the same thing differently in a ticket title ("Fix timeouts in invoice generator") and
+in chat ("the invoicing job hangs for ~30s and then dies"). A ticket's description usually says it
+the chat way, so across a workspace's tickets the title vocabulary and the description vocabulary
+co-occur. Two views of that co-occurrence are fused here:
+
+* **translation**: positive PMI between a description term and a title term, counted over tickets
+  (kept when they meet in at least ``min_cooccurrence`` tickets, best ``associations`` per term).
+  A query's terms are mapped through it into title vocabulary and compared with ticket titles;
+* **latent**: a truncated SVD (LSA) of the tickets' TF-IDF text, queries folded into it.
+
+Both read only the query's *opening* text (``QueryDoc.title`` when set: a thread's first message,
+a PR's title), where the subject is stated; replies add more noise than signal here. The result
+is a :class:`pmflow.matching.retrieval.Scorer`, plugged into ``LocalRetriever(extra_scorers=...)``.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.decomposition import TruncatedSVD
+from sklearn.feature_extraction.text import TfidfTransformer
+
+from pmflow.matching.retrieval import QueryDoc, TicketDoc
+from pmflow.matching.terms import TermVocabulary
+
+
+@dataclass
+class SemanticScorer:
+    """Translation (title <-> description PMI) and LSA similarities, as one weighted mean."""
+
+    translation_weight: float = 0.67
+    latent_weight: float = 0.33
+    min_cooccurrence: int = 3
+    associations: int = 40
+    latent_dims: int = 50
+
+    def fit(self, tickets: Sequence[TicketDoc]) -> None:
+        n = len(tickets)
+        self._n = n
+        self._vocabulary = TermVocabulary()
+        counts = self._vocabulary.fit_counts([t.title for t in tickets] + [t.body for t in tickets])
+        titles = _binary(counts[:n])
+        texts = _binary(counts[:n] + counts[n:])
+        # translation: description/title term -> title term, positive PMI over tickets
+        title_df = np.asarray(titles.sum(axis=0)).ravel()
+        text_df = np.asarray(texts.sum(axis=0)).ravel()
+        co = (texts.T @ titles).tocoo()
+        keep = co.data >= self.min_cooccurrence
+        rows, cols, together = co.row[keep], co.col[keep], co.data[keep]
+        pmi = np.log(together * n / (text_df[rows] * title_df[cols]))
+        positive = pmi > 0
+        translation = sp.csr_matrix(
+            (pmi[positive].astype(np.float32), (rows[positive], cols[positive])), shape=(counts.shape[1],) * 2
+        )
+        self._translation = _top_per_row(translation, self.associations)
+        self._title_idf = np.log((1 + n) / (1 + title_df)).astype(np.float32) + 1
+        self._titles = _normalise_rows(titles.multiply(self._title_idf).tocsr()).T.tocsr()
+        # latent: LSA over title twice + description
+        self._tfidf = TfidfTransformer(sublinear_tf=True).fit(2 * counts[:n] + counts[n:])
+        docs = self._tfidf.transform(2 * counts[:n] + counts[n:])
+        dims = max(1, min(self.latent_dims, n - 1, docs.shape[1] - 1))
+        self._svd = TruncatedSVD(dims, random_state=0, algorithm="randomized", n_iter=7).fit(docs)
+        self._latent = _normalise_dense(self._svd.transform(docs).astype(np.float32)).T.copy()
+
+    def score(self, queries: Sequence[QueryDoc]) -> np.ndarray:
+        openers = [q.title or q.body for q in queries]
+        counts = self._vocabulary.counts(openers)
+        total = self.translation_weight + self.latent_weight
+        result = np.zeros((len(queries), self._n), dtype=np.float32)
+        if self.translation_weight:
+            mapped = (_binary(counts) @ self._translation).multiply(self._title_idf).tocsr()
+            result += (self.translation_weight / total) * (_normalise_rows(mapped) @ self._titles).toarray()
+        if self.latent_weight:
+            folded = _normalise_dense(self._svd.transform(self._tfidf.transform(counts)).astype(np.float32))
+            result += (self.latent_weight / total) * np.clip(folded @ self._latent, 0, 1)
+        return np.clip(result, 0, 1, out=result)
+
+
+def _binary(matrix: sp.spmatrix) -> sp.csr_matrix:
+    matrix = sp.csr_matrix(matrix, dtype=np.float32, copy=True)
+    matrix.data[:] = 1
+    return matrix
+
+
+def _normalise_rows(matrix: sp.csr_matrix) -> sp.csr_matrix:
+    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+    norms[norms == 0] = 1
+    return sp.csr_matrix(sp.diags((1 / norms).astype(np.float32)) @ matrix)
+
+
+def _normalise_dense(matrix: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    norms[norms == 0] = 1
+    return matrix / norms
+
+
+def _top_per_row(matrix: sp.csr_matrix, k: int) -> sp.csr_matrix:
+    """Each row's k largest entries."""
+    matrix = matrix.tocsr()
+    matrix.sort_indices()
+    lengths = np.diff(matrix.indptr)
+    if lengths.max(initial=0) <= k:
+        return matrix
+    row_of_entry = np.repeat(np.arange(matrix.shape[0]), lengths)
+    order = np.lexsort((-matrix.data, row_of_entry))
+    rank = np.arange(matrix.nnz) - matrix.indptr[row_of_entry[order]]
+    keep = np.zeros(matrix.nnz, dtype=bool)
+    keep[order[rank < k]] = True
+    pruned = sp.csr_matrix((matrix.data * keep, matrix.indices, matrix.indptr), shape=matrix.shape)
+    pruned.eliminate_zeros()
+    return pruned

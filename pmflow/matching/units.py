@@ -1,0 +1,110 @@
+"""What ticket matching reads from the warehouse: units (from staging.match_units) and tickets
+(from staging.match_ticket_docs), and the Slack markup it strips before reading text.
+
+Only units that are new or whose text changed since their last decision are loaded: a unit's
+fingerprint (md5 of its text, computed in SQL) is compared with ops.match_fingerprints.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+import duckdb
+
+from warehouse.models import build_models
+
+MODELS = ["staging.match_units", "staging.match_ticket_docs"]
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    workspace_id: str
+    source_kind: str  # slack_thread | slack_message | github_pr | github_issue
+    source_id: str
+    started_at: datetime | None
+    opener: str
+    text: str
+    subtype: str | None
+    opener_is_bot: bool
+    bot_only: bool
+    messages: int
+    url: str | None
+    container: str | None  # Slack channel id or GitHub repo
+    fingerprint: str
+
+    @property
+    def is_slack(self) -> bool:
+        return self.source_kind.startswith("slack")
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    workspace_id: str
+    issue_id: str
+    identifier: str
+    title: str
+    description: str
+    comments: str
+    team_id: str | None
+    team_key: str
+    state_type: str | None
+    url: str | None
+    created_at: datetime | None
+
+
+def build_match_models(con: duckdb.DuckDBPyConnection) -> None:
+    build_models(con, MODELS)
+
+
+def workspaces_with_units(con: duckdb.DuckDBPyConnection) -> list[str]:
+    return [row[0] for row in con.execute("SELECT DISTINCT workspace_id FROM staging.match_units ORDER BY 1").fetchall()]
+
+
+def pending_units(con: duckdb.DuckDBPyConnection, workspace_id: str, *, all_units: bool = False) -> list[Unit]:
+    """Units of the workspace that are new or changed since their last decision (all with all_units)."""
+    changed = "" if all_units else "AND f.fingerprint IS DISTINCT FROM u.fingerprint"
+    rows = con.execute(
+        f"""
+        SELECT u.workspace_id, u.source_kind, u.source_id, u.started_at, u.opener, u.text, u.subtype,
+               u.opener_is_bot, u.bot_only, u.messages, u.url, u.container, u.fingerprint
+        FROM staging.match_units AS u
+        LEFT JOIN ops.match_fingerprints AS f
+               ON f.workspace_id = u.workspace_id AND f.source_id = u.source_id
+        WHERE u.workspace_id = ? {changed}
+        ORDER BY u.started_at, u.source_id
+        """,
+        [workspace_id],
+    ).fetchall()
+    return [Unit(*row) for row in rows]
+
+
+def load_tickets(con: duckdb.DuckDBPyConnection, workspace_id: str) -> list[Ticket]:
+    rows = con.execute(
+        """
+        SELECT workspace_id, issue_id, identifier, title, description, comments, team_id, team_key,
+               state_type, url, created_at
+        FROM staging.match_ticket_docs WHERE workspace_id = ? ORDER BY created_at, identifier
+        """,
+        [workspace_id],
+    ).fetchall()
+    return [Ticket(*row) for row in rows]
+
+
+# -- Slack markup ------------------------------------------------------------------------------
+
+_LINK = re.compile(r"<((?:https?|mailto):[^|>\s]+)(?:\|([^>]*))?>")
+_SPECIAL = re.compile(r"<[@#!][^>]*>")
+_EMOJI = re.compile(r":[a-z0-9_+'-]+:")
+_CODE = re.compile(r"```.*?```", re.DOTALL)
+
+
+def plain_text(text: str) -> str:
+    """Slack mrkdwn as words: links become their label (or URL), mentions and emoji codes go."""
+    text = _LINK.sub(lambda m: m.group(2) or m.group(1), text or "")
+    text = _SPECIAL.sub(" ", text)
+    return _EMOJI.sub(" ", text)
+
+
+def without_code(text: str) -> str:
+    return _CODE.sub(" ", text)

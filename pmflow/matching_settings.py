@@ -1,0 +1,115 @@
+"""Configuration of ticket matching, from the environment (prefix PMFLOW_MATCH_).
+
+The decision thresholds were calibrated once on the sandbox ground truth of seed 11 (default size)
+with `benchmarks/matching.py --sandbox --calibrate --seed 11`; the acceptance figures are measured
+on seed 7, which calibration never saw. See pmflow/matching/calibration.py for the procedure.
+
+| variable | meaning | default |
+|---|---|---|
+| PMFLOW_MATCH_LINK_PROBABILITY | calibrated probability needed for `linked` | see below |
+| PMFLOW_MATCH_SUGGEST_PROBABILITY | below this a work-like unit is `new_work`, above it `suggested` | see below |
+| PMFLOW_MATCH_CALIBRATION_* | the logistic calibration of retrieval scores | see below |
+| PMFLOW_MATCH_TICKET_WORKSPACE | workspace_id of the Linear rows when it differs from the units' | same |
+| PMFLOW_MATCH_WRITEBACK | `off` (default), `dry_run` (list actions as an artifact), `on` | off |
+| PMFLOW_MATCH_WRITEBACK_MIN_SCORE | least confidence for any write-back | 0.9 |
+| PMFLOW_MATCH_EMBEDDING_MODEL / _CHAT_MODEL | OpenAI models (used when OPENAI_API_KEY is set) | text-embedding-3-small / gpt-4o-mini |
+| PMFLOW_MATCH_MAX_LLM_FRACTION | at most this share of a run's units reach the LLM | 0.15 |
+"""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class MatchSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PMFLOW_MATCH_", extra="ignore")
+
+    # -- stage 3 (calibrated; see the module docstring) -----------------------------------------
+    calibration_intercept: float = -6.0
+    calibration_score: float = 12.0
+    calibration_margin: float = 30.0
+    """P(best candidate is the unit's ticket) = sigmoid(intercept + score * s1 + margin * (s1 - s2)),
+    s1 and s2 the retrieval scores of the best and second candidates (logistic fit)."""
+    link_probability: float = 0.9
+    """Least calibrated probability for `linked`."""
+    suggest_probability: float = 0.5
+    """Least calibrated probability for `suggested`; below it a work-like unit is `new_work`."""
+    not_work_max_score: float = 0.1
+    """A unit none of whose candidates reaches this score shares no vocabulary with any ticket:
+    `not_work`."""
+    candidates: int = 5
+    """Candidates kept per unit (stored in marts.ticket_links.candidates)."""
+
+    # -- retrieval ---------------------------------------------------------------------------------
+    semantic_weight: float = 2.0
+    """Weight of the local semantic scorers (learned from the workspace's own tickets) beside the
+    lexical TF-IDF similarity (weight 1)."""
+    embedding_weight: float = 1.0
+    """Weight of OpenAI embeddings in the fusion when OPENAI_API_KEY is set."""
+    expand_with_references: bool = True
+    """Index the text of units linked by explicit reference with their ticket (PRs whose branch
+    names the ticket, threads citing it): the team's own words for the ticket's work."""
+    ticket_comments: bool = True
+    """Index Linear comments with their ticket's description."""
+
+    # -- workspaces ---------------------------------------------------------------------------------
+    ticket_workspace: str | None = None
+    """workspace_id of core.linear_issues when it differs from the Slack/GitHub workspace_id."""
+
+    # -- OpenAI -------------------------------------------------------------------------------------
+    embedding_model: str = "text-embedding-3-small"
+    embedding_dimensions: int | None = None
+    embedding_batch: int = 100
+    """Texts per embeddings request."""
+    chat_model: str = "gpt-4o-mini"
+    max_llm_fraction: float = 0.15
+    """Hard cap: at most this share of the units decided in a run are sent to the LLM."""
+    llm_timeout_s: float = 30.0
+    llm_max_retries: int = 4
+    """Retries of 429 / 5xx / timeouts by the openai client itself (exponential backoff)."""
+    max_prompt_chars: int = 6000
+    """Unit text sent to the LLM is truncated to this many characters."""
+
+    # -- write-back ---------------------------------------------------------------------------------
+    writeback: Literal["off", "dry_run", "on"] = "off"
+    writeback_min_score: float = 0.9
+    """Least confidence for a comment on a linked ticket (references score 1)."""
+    triage_max_score: float = 0.15
+    """A triage ticket is created only for new work whose best candidate scores below this."""
+    triage_team: str | None = None
+    """Linear team key for triage tickets; default: the team of the unit's best candidate."""
+    max_actions_per_run: int = 50
+    """Safety valve: at most this many external write-back calls per run."""
+
+
+class OpenAIModelSettings(BaseSettings):
+    """OPENAI_API_KEY / OPENAI_BASE_URL as the openai client reads them (model calls only)."""
+
+    model_config = SettingsConfigDict(env_prefix="OPENAI_", extra="ignore")
+
+    api_key: SecretStr | None = None
+    base_url: str | None = None
+
+
+class LinearWriteSettings(BaseSettings):
+    """LINEAR_API_KEY / LINEAR_API_URL, for write-back (comments, triage tickets)."""
+
+    model_config = SettingsConfigDict(env_prefix="LINEAR_", extra="ignore")
+
+    api_key: SecretStr | None = None
+    api_url: str = "https://api.linear.app/graphql"
+    timeout_s: float = 30.0
+
+
+def match_settings() -> MatchSettings:
+    return MatchSettings()
+
+
+def openai_model_settings() -> OpenAIModelSettings:
+    return OpenAIModelSettings()
+
+
+def linear_write_settings() -> LinearWriteSettings:
+    return LinearWriteSettings()
