@@ -283,7 +283,7 @@ def set_cursor(con, workspace_id: str, source: str, stream: str, partition_key: 
 
 def _insert_raw(con, batch: Batch, run_id: str | None) -> None:
     table = f"raw.{batch.source}_{batch.stream}"
-    payloads = [_canonical_json(payload) for _, payload in batch.raw]
+    payloads = [canonical_json(payload) for _, payload in batch.raw]
     data = pa.table({
         "record_key": [key for key, _ in batch.raw],
         "payload": payloads,
@@ -304,7 +304,7 @@ def _insert_raw(con, batch: Batch, run_id: str | None) -> None:
 
 
 def _insert_quarantine(con, batch: Batch, run_id: str | None) -> None:
-    payloads = [_canonical_json(r.payload) for r in batch.rejected]
+    payloads = [canonical_json(r.payload) for r in batch.rejected]
     data = pa.table({
         "record_key": pa.array([r.record_key for r in batch.rejected], pa.string()),
         "payload": payloads,
@@ -326,7 +326,7 @@ def _insert_quarantine(con, batch: Batch, run_id: str | None) -> None:
         con.unregister("_pmflow_quarantine")
 
 
-def _canonical_json(payload: Any) -> str:
+def canonical_json(payload: Any) -> str:
     """Stable text for a payload, so an unchanged record hashes the same on every run."""
     return json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
 

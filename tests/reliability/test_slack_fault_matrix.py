@@ -14,6 +14,8 @@ from warehouse import Warehouse
 SURVIVABLE = ["ratelimit", "server_error", "timeout", "reset", "malformed_json", "ok_false", "slow",
               "empty_page", "duplicate_page"]
 
+pytestmark = pytest.mark.usefixtures("prefect_api_url")
+
 
 @pytest.fixture
 def small_pages(monkeypatch):

@@ -16,6 +16,8 @@ from warehouse import Warehouse
 
 ROOT = Path(__file__).resolve().parents[2]
 
+pytestmark = pytest.mark.usefixtures("prefect_api_url")
+
 
 def start_ingest(env: dict) -> subprocess.Popen:
     return subprocess.Popen(
