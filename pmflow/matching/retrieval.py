@@ -14,8 +14,9 @@ queries (a later calibration can map them to linked / suggested / new work):
 
 The age discount is a prior, not a filter: duplicates and follow-ups tend to arrive soon
 after the work they belong to. Everything is vectorised per batch of queries: one sparse
-product gives all similarities, the discount and the ``before`` filter touch only its
-non-zero entries, and top-k is one ``argpartition`` over the batch.
+product gives all similarities, the discount touches only its non-zero entries, the
+``before`` filter zeroes a suffix of each row (tickets are held in creation order) and top-k
+searches only the blocks of each row that can hold a winner.
 """
 from __future__ import annotations
 

@@ -32,6 +32,7 @@ class TermVocabulary:
 
     def fit_counts(self, texts: Sequence[str]) -> sp.csr_matrix:
         """Add the terms of ``texts`` to the vocabulary and return their counts."""
+        self._compound_ids.clear()  # answers cached while frozen may lack terms added now
         self._growing = True
         try:
             return self.counts(texts)
