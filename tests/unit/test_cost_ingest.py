@@ -1,6 +1,6 @@
 """Loading the sandbox organization: the warehouse equals the ground truth, re-runs change nothing,
 the open day is re-read, a crash mid-run resumes cleanly, traces load incrementally and bad trace
-lines are quarantined with their reason."""
+lines are quarantined with their reason, and transient faults at the sandbox change nothing."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -10,7 +10,9 @@ from fastapi.testclient import TestClient
 
 from connectors.openai_usage import OpenAIUsageClient
 from connectors.sandbox.openai_api import create_app
-from connectors.sandbox.openai_data import ADMIN_KEY, from_world
+from connectors.sandbox.faults import FaultPlan
+from connectors.sandbox.openai_data import ADMIN_KEY, from_world, org_for
+from connectors.sandbox.server import SandboxServer
 from connectors.sandbox.world import World
 from pmflow.costs import ingest
 from pmflow.costs.marts import rebuild_cost_marts
@@ -185,3 +187,18 @@ def test_a_trace_naming_its_workspace_stays_in_it_and_otlp_exports_are_read(wh, 
     ingest.load_agent_traces(path, wh, "T1", book=BOOK)
     assert wh.query("SELECT workspace_id, usage_id, input_tokens FROM core.llm_usage ORDER BY 1") == [
         ("T1", "agent_trace:e2", 7), ("T2", "agent_trace:e1", 10), ("T3", "agent_trace:s1", 5)]
+
+
+def test_transient_faults_at_the_sandbox_do_not_change_the_result(tmp_path):
+    world = World.generate(5, "tiny")
+    org = org_for(world)
+    faults = FaultPlan(rate=0.3, kinds=("ratelimit", "server_error", "malformed_json", "reset"), seed=3)
+    wh = Warehouse(tmp_path / "w.duckdb")
+    with SandboxServer(world, faults=faults) as server:
+        client = OpenAIUsageClient(ADMIN_KEY, server.openai_base_url, sleep=lambda s: None, max_retries=8)
+        ingest.load_openai_usage(client, wh, "T1", book=BOOK, now=org.now.timestamp(), lookback_days=60)
+        ingest.load_openai_costs(client, wh, "T1", now=org.now.timestamp(), lookback_days=60)
+        injected = server.stats()["faults"]
+    assert sum(injected.values()) > 0
+    assert stored_usage(wh) == truth_usage(org)
+    assert wh.query("SELECT count(*) FROM core.openai_costs")[0][0] == len(org.expected_costs())
