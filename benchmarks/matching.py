@@ -317,13 +317,38 @@ def measure_throughput(n_queries: int, n_tickets: int, seed: int = 0) -> dict[st
     }
 
 
+def sandbox_main(args: argparse.Namespace) -> dict:
+    """--sandbox: ticket matching end to end on a sandbox world (see pmflow/matching/sandbox_bench.py).
+
+    Prints precision of `linked`, recall over ticket threads, untracked-work F1 and units/s; with
+    --calibrate the fitted thresholds; with --openai request counts of two runs at the sandbox's
+    OpenAI endpoint; with --throughput also the whole decision pipeline on --queries synthetic
+    threads against --tickets tickets (key "pipeline_throughput")."""
+    from pmflow.matching.sandbox_bench import pipeline_throughput, sandbox_benchmark
+
+    size = int(args.size) if str(args.size).isdigit() else args.size
+    result = sandbox_benchmark(args.seed, size, calibrate=args.calibrate, openai=args.openai)
+    if args.throughput:
+        result["pipeline_throughput"] = pipeline_throughput(args.queries, args.tickets)
+    return result
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("dataset_dir", nargs="?", type=Path, default=DEFAULT_DATASET_DIR)
     parser.add_argument("--throughput", action="store_true", help="also time 100k synthetic threads vs 20k tickets")
     parser.add_argument("--queries", type=int, default=100_000, help="threads in --throughput mode")
     parser.add_argument("--tickets", type=int, default=20_000, help="tickets in --throughput mode")
+    parser.add_argument("--sandbox", action="store_true", help="ticket matching on a sandbox world (not GitBugs)")
+    parser.add_argument("--seed", type=int, default=7, help="sandbox world seed (--sandbox)")
+    parser.add_argument("--size", default="default", help="sandbox world size (--sandbox)")
+    parser.add_argument("--calibrate", action="store_true", help="fit the decision thresholds (--sandbox)")
+    parser.add_argument("--openai", action="store_true", help="use the sandbox's OpenAI endpoint (--sandbox)")
     args = parser.parse_args(argv)
+    if args.sandbox:
+        result = sandbox_main(args)
+        print(json.dumps(result, default=str))
+        return result
     result: dict = evaluate(load_dataset(args.dataset_dir))
     if args.throughput:
         result["throughput"] = measure_throughput(args.queries, args.tickets)

@@ -75,9 +75,11 @@ class MatchSettings(BaseSettings):
     # -- write-back ---------------------------------------------------------------------------------
     writeback: Literal["off", "dry_run", "on"] = "off"
     writeback_min_score: float = 0.9
-    """Least confidence for a comment on a linked ticket (references score 1)."""
-    triage_max_score: float = 0.15
-    """A triage ticket is created only for new work whose best candidate scores below this."""
+    """Least decision score for any write-back: a comment on a `linked` ticket (references score 1)
+    or a triage ticket for `new_work` (its score is 1 - P(best candidate is its ticket))."""
+    writeback_since_days: float = 14.0
+    """Only units that started within this many days are written back (enabling write-back on
+    a long history does not comment on every old ticket)."""
     triage_team: str | None = None
     """Linear team key for triage tickets; default: the team of the unit's best candidate."""
     max_actions_per_run: int = 50
@@ -93,23 +95,9 @@ class OpenAIModelSettings(BaseSettings):
     base_url: str | None = None
 
 
-class LinearWriteSettings(BaseSettings):
-    """LINEAR_API_KEY / LINEAR_API_URL, for write-back (comments, triage tickets)."""
-
-    model_config = SettingsConfigDict(env_prefix="LINEAR_", extra="ignore")
-
-    api_key: SecretStr | None = None
-    api_url: str = "https://api.linear.app/graphql"
-    timeout_s: float = 30.0
-
-
 def match_settings() -> MatchSettings:
     return MatchSettings()
 
 
 def openai_model_settings() -> OpenAIModelSettings:
     return OpenAIModelSettings()
-
-
-def linear_write_settings() -> LinearWriteSettings:
-    return LinearWriteSettings()

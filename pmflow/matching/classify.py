@@ -71,14 +71,23 @@ def classify(unit: Unit) -> Verdict:
     if not unit.is_slack:
         return WORK
     opener = plain_text(without_code(unit.opener))
-    thread = plain_text(without_code(unit.text))
-    cue = _WORK_CUE.search(thread)
+    opener_cue = _WORK_CUE.search(opener) is not None
+    if opener_cue:
+        return WORK
     opener_words = _content_words(opener)
-    if _SOCIAL.search(opener) and (cue is None or opener_words <= 5) and not _WORK_CUE.search(opener):
+    social = _SOCIAL.search(opener) is not None
+    announcement = _ANNOUNCE.search(unit.opener) is not None
+    short = opener_words < MIN_WORDS
+    if not (social or announcement or short):
+        return WORK
+    # only now read the replies: a work cue there keeps the unit as work
+    thread = plain_text(without_code(unit.text))
+    cue = _WORK_CUE.search(thread) is not None
+    if social and (not cue or opener_words <= 5):
         return Verdict(True, "social: greeting, thanks, food or time off")
-    if _ANNOUNCE.search(unit.opener) and cue is None:
+    if announcement and not cue:
         return Verdict(True, "announcement with nothing to act on")
-    if opener_words < MIN_WORDS and _content_words(thread) < 2 * MIN_WORDS and cue is None:
+    if short and not cue and _content_words(thread) < 2 * MIN_WORDS:
         return Verdict(True, "too short to be about work")
     return WORK
 

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -26,6 +27,9 @@ from pmflow.matching.units import Ticket, Unit, plain_text, without_code
 from pmflow.matching_settings import MatchSettings
 
 DECISIONS = ("linked", "suggested", "new_work", "not_work")
+_MAYBE_REF = re.compile(r"[A-Za-z0-9]-\d")
+"""Every ticket reference (identifier, Linear URL, branch name) contains a letter or digit, a dash
+and a digit: text without one is skipped cheaply."""
 METHODS = ("reference", "bm25", "fused", "embedding", "llm", "rules")
 
 
@@ -51,11 +55,13 @@ def explicit_reference(unit: Unit, tickets: dict[str, Ticket], team_keys: frozen
     The opener's references come first (a reply may mention a related ticket in passing); among
     the rest, the most often cited wins, ties going to the earliest.
     """
-    opener_refs = [r for r in extract_ticket_refs(unit.opener, team_keys) if r in tickets]
+    if not _MAYBE_REF.search(unit.text):
+        return None
     refs = extract_ticket_refs(unit.text, team_keys)
     valid = [r for r in refs if r in tickets]
     if not valid:
         return None
+    opener_refs = [r for r in extract_ticket_refs(unit.opener, team_keys) if r in tickets]
     if opener_refs:
         chosen = opener_refs[0]
     else:

@@ -37,6 +37,8 @@ class SemanticScorer:
     min_cooccurrence: int = 3
     associations: int = 40
     latent_dims: int = 50
+    latent_sample: int = 5000
+    """The LSA basis is fitted on at most this many tickets (a random sample), all are projected."""
 
     def fit(self, tickets: Sequence[TicketDoc]) -> None:
         n = len(tickets)
@@ -63,7 +65,10 @@ class SemanticScorer:
         self._tfidf = TfidfTransformer(sublinear_tf=True).fit(2 * counts[:n] + counts[n:])
         docs = self._tfidf.transform(2 * counts[:n] + counts[n:])
         dims = max(1, min(self.latent_dims, n - 1, docs.shape[1] - 1))
-        self._svd = TruncatedSVD(dims, random_state=0, algorithm="randomized", n_iter=7).fit(docs)
+        sample = docs
+        if n > self.latent_sample:
+            sample = docs[np.sort(np.random.default_rng(0).choice(n, self.latent_sample, replace=False))]
+        self._svd = TruncatedSVD(dims, random_state=0, algorithm="randomized", n_iter=4).fit(sample)
         self._latent = _normalise_dense(self._svd.transform(docs).astype(np.float32)).T.copy()
 
     def score(self, queries: Sequence[QueryDoc]) -> np.ndarray:
