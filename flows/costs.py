@@ -19,6 +19,8 @@ from datetime import date
 
 from prefect import flow
 
+from pmflow.cost_settings import cost_settings
+from tasks.alerts import ALERT_HOOKS
 from tasks.costs import (
     as_of_day,
     build_cost_marts,
@@ -30,12 +32,6 @@ from tasks.costs import (
     send_budget_alerts,
     sync_cost_config,
 )
-from pmflow.cost_settings import cost_settings
-
-try:  # failure alerts to Slack, where the shared hooks exist
-    from tasks.alerts import ALERT_HOOKS
-except ImportError:  # pragma: no cover
-    ALERT_HOOKS = {}
 
 
 @flow(name="costs", **ALERT_HOOKS)
