@@ -23,6 +23,7 @@ app.add_typer(run_app, name="run")
 
 class Source(str, enum.Enum):
     slack = "slack"
+    linear = "linear"
 
 
 class OutputFormat(str, enum.Enum):
@@ -49,10 +50,10 @@ def run_ingest(
 ) -> None:
     """Ingest a source once (SLACK_BOT_TOKEN / SLACK_API_URL ...); no sandbox is started."""
     apply_prefect_defaults()
-    from flows.ingest import ingest_slack
+    from flows.ingest import ingest_linear, ingest_slack
     from pmflow.reporting import print_load_counts
 
-    flows = {Source.slack: ingest_slack}
+    flows = {Source.slack: ingest_slack, Source.linear: ingest_linear}
     print_load_counts(_exit_on_known_errors(flows[source]))
 
 

@@ -15,6 +15,9 @@ def run_demo(seed: int = 7, size: str = "default") -> None:
         print(f"Sandbox workspace {world.workspace_id} (seed {seed}, size {size}) at {server.url}")
         # The demo always talks to the sandbox, whatever real credentials the shell may hold.
         os.environ.update(SLACK_API_URL=server.slack_api_url, SLACK_BOT_TOKEN=world.slack_bot_token)
+        # Linear rows go under the Slack team id too: one company, one workspace_id across sources.
+        os.environ.update(LINEAR_API_URL=server.linear_api_url, LINEAR_API_KEY=world.linear_api_key,
+                          LINEAR_WORKSPACE_ID=world.workspace_id)
         from flows.pipeline import pipeline
 
         pipeline()

@@ -81,6 +81,11 @@ def linear_client(settings: LinearSettings | None = None) -> LinearClient:
     )
 
 
+def linear_configured() -> bool:
+    """Whether LINEAR_API_KEY is set (the pipeline skips Linear otherwise)."""
+    return linear_settings().configured
+
+
 def _overlap(settings: LinearSettings) -> timedelta:
     return timedelta(minutes=settings.overlap_minutes)
 

@@ -95,13 +95,28 @@ def schema_path() -> Path:
     return Path(os.environ.get("PMFLOW_CONTRACTS_DIR", "/work/shared/contracts")) / "linear" / "schema.graphql"
 
 
-@functools.lru_cache(maxsize=2)
-def linear_schema(path: str | None = None) -> GraphQLSchema:
-    """Linear's schema from its SDL (about 1.5 s to build; cached per process)."""
+_SCHEMAS: dict[Path, GraphQLSchema] = {}
+_SCHEMA_LOCK = threading.Lock()
+
+
+def linear_schema(path: str | os.PathLike | None = None) -> GraphQLSchema:
+    """Linear's schema from its SDL (1.5 s or more to build: built once per process)."""
     source = Path(path) if path else schema_path()
-    if not source.exists():
-        raise FileNotFoundError(f"Linear's schema SDL is not at {source} (set PMFLOW_LINEAR_SCHEMA or PMFLOW_CONTRACTS_DIR)")
-    return build_schema(source.read_text(encoding="utf-8"))
+    with _SCHEMA_LOCK:
+        if source not in _SCHEMAS:
+            if not source.exists():
+                raise FileNotFoundError(f"Linear's schema SDL is not at {source} "
+                                        "(set PMFLOW_LINEAR_SCHEMA or PMFLOW_CONTRACTS_DIR)")
+            _SCHEMAS[source] = build_schema(source.read_text(encoding="utf-8"))
+        return _SCHEMAS[source]
+
+
+def _warm_up() -> None:
+    """Builds the schema in the background, so that the first request does not wait for it."""
+    try:
+        linear_schema()
+    except FileNotFoundError:
+        pass  # the first request reports it
 
 
 class LinearService(Service):
@@ -116,6 +131,8 @@ class LinearService(Service):
         self._lock = threading.Lock()
         self._windows: dict[str, tuple[float, int]] = {}  # key -> (window reset time, requests used)
         self._limited_count = 0
+        if schema_path() not in _SCHEMAS:
+            threading.Thread(target=_warm_up, name="linear-schema", daemon=True).start()
 
     # ---- Service hooks -----------------------------------------------------------------------
     def endpoint(self, request: Request) -> str:
@@ -380,11 +397,12 @@ def connection(ctx: _Context, items: list, wrap: Callable[[Any], Any], args: dic
         return _page(page, wrap, has_next=True, end_cursor=args["after"])
     fault = ctx.take_fault() if root else None
     before_start = keys[start - 1] if start > 0 else None
+    again = int(flag.rpartition(":")[2] or 0) + 1 if flag.startswith(("empty:", "dup:")) else 1
     if fault == "empty_page" and start < len(keys):
-        return _page([], wrap, has_next=True, end_cursor=_encode(before_start, f"empty{start}"))
+        return _page([], wrap, has_next=True, end_cursor=_encode(before_start, f"empty:{again}"))
     page = keyed[start:start + first]
     if fault == "duplicate_page" and page:
-        return _page(page, wrap, has_next=True, end_cursor=_encode(before_start, f"dup{start}"))
+        return _page(page, wrap, has_next=True, end_cursor=_encode(before_start, f"dup:{again}"))
     if fault == "repeat_cursor" and page:
         return _page(page, wrap, has_next=True, end_cursor=_encode(before_start, "loop"))
     end = _encode(page[-1][0]) if page else (args.get("after") or None)
