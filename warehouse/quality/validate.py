@@ -1,8 +1,8 @@
 """Runs the data-quality suites (warehouse/quality/suites.py) with great-expectations.
 
-Each table (one workspace, or all) is read into a pandas frame and validated by an in-memory GX
-context: a SQL datasource over duckdb-engine returns wrong results, and a frame lets a reference
-check see the other table's keys. great-expectations is imported on the first validation, never at
+The columns the checks read, of each table (one workspace, or all), are read into a pandas frame
+and validated by an in-memory GX context: a SQL datasource over duckdb-engine returns wrong results,
+and a frame lets a reference check see the other table's keys. Offending rows are then read whole. great-expectations is imported on the first validation, never at
 import time (it takes seconds).
 
 A failed check is a warning, not an error: the offending rows stay in core, a copy of each (up to
@@ -32,6 +32,7 @@ logger = logging.getLogger(__name__)
 EARLIEST_SANE = datetime(2000, 1, 1, tzinfo=timezone.utc)
 QUARANTINE_SOURCE = "quality"
 _SEP = "\x1f"
+_ROWID = "_pmflow_rowid"
 
 
 @dataclass
@@ -214,12 +215,13 @@ def validate_table(wh, table: str, *, workspace_id: str | None = None, run_id: s
     now = now or datetime.now(timezone.utc)
     if not _table_exists(wh, table):
         return TableReport(table, workspace_id, 0, skipped="table does not exist")
+    spec = CHECKS.get(table, TableChecks())
+    columns = ", ".join(f'"{c}"' for c in _columns_checked(wh, table, spec))
     where, params = ("WHERE workspace_id = ?", [workspace_id]) if workspace_id else ("", [])
-    frame = wh.frame(f"SELECT * FROM {table} {where}", params)
+    frame = wh.frame(f"SELECT rowid AS {_ROWID}, {columns} FROM {table} {where}", params)
     if frame.empty:
         return TableReport(table, workspace_id, 0, skipped="no rows")
     frame = frame.reset_index(drop=True)
-    spec = CHECKS.get(table, TableChecks())
     references = _reference_keys(wh, frame, spec, workspace_id)
     checks = _checks_for(table, frame, spec, now, max_skew, references)
     outcomes = _GX.get().validate(table, frame, checks)
@@ -229,11 +231,23 @@ def validate_table(wh, table: str, *, workspace_id: str | None = None, run_id: s
     for check, outcome in outcomes:
         result = _check_result(table, check, outcome, len(frame))
         if not result.success and result.unexpected_count:
-            rows = _offending_rows(frame, outcome, max_quarantined)
+            rows = _offending_rows(wh, table, frame, outcome, max_quarantined)
             quarantine.append({"result": result, "rows": rows, "reason": f"quality {check.name}: {check.description}"})
         report.checks.append(result)
     _store(wh, report, quarantine, run_id, now)
     return report
+
+
+def _columns_checked(wh, table: str, spec: TableChecks) -> list[str]:
+    """The columns the checks read (not the whole row: message texts and descriptions stay in the
+    warehouse; offending rows are read whole afterwards, by rowid)."""
+    schema, name = table.split(".", 1)
+    present = [r[0] for r in wh.query(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ? "
+        "ORDER BY ordinal_position", [schema, name])]
+    wanted = {"workspace_id", *NATURAL_KEYS.get(table, ()), *spec.timestamps, *spec.known_values, *spec.non_negative}
+    wanted |= {c for pair in spec.ordered for c in pair} | {c for ref in spec.references for c in ref.columns}
+    return [c for c in present if c in wanted]
 
 
 def _table_exists(wh, table: str) -> bool:
@@ -301,7 +315,8 @@ def _sample_text(sample: list) -> str:
     return f"e.g. {text[:300]}"
 
 
-def _offending_rows(frame: pd.DataFrame, outcome: Any, limit: int) -> list[dict]:
+def _offending_rows(wh, table: str, frame: pd.DataFrame, outcome: Any, limit: int) -> list[dict]:
+    """The whole stored rows (every column) that failed a check, at most `limit`."""
     indices = (outcome.result or {}).get("unexpected_index_list") or []
     positions = []
     for item in indices[:limit]:
@@ -309,7 +324,8 @@ def _offending_rows(frame: pd.DataFrame, outcome: Any, limit: int) -> list[dict]
         positions.append(index)
     if not positions:
         return []
-    rows = frame.loc[positions, [c for c in frame.columns if not c.startswith("_ref_")]]
+    rowids = sorted({int(r) for r in frame.loc[positions, _ROWID]})
+    rows = wh.frame(f"SELECT * FROM {table} WHERE rowid IN (SELECT unnest(?::BIGINT[])) ORDER BY rowid", [rowids])
     return json.loads(rows.to_json(orient="records", date_format="iso", default_handler=str))
 
 
