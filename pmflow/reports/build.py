@@ -292,7 +292,7 @@ def build_daily(data: ReportData, workspace_id: str, team: Team, as_of: datetime
     else:
         parts = [f"{len(done)} done"]
         if has_github:
-            parts.append(f"{len(merged)} PRs merged")
+            parts.append(f"{plural(len(merged), 'PR')} merged")
         parts += [f"{len(in_progress)} in progress", f"{len(up_next)} up next",
                   f"{len(blocked_ids) + len(waits)} blocked or stuck"]
         if untracked:
@@ -360,6 +360,7 @@ def _focus(b: _Builder, in_progress: list[dict], up_next: list[dict], blocked: l
                 score += 3
                 reasons.append(_risk_text(row))
             blocks = blocked_by.get(row["identifier"], [])
+            idle = any(r["reason"] == "idle" for r in blocks)
             blockers = sorted({r["detail"] for r in blocks if r["reason"] == "blocked_by"})
             if blockers:
                 score += 2
@@ -367,12 +368,12 @@ def _focus(b: _Builder, in_progress: list[dict], up_next: list[dict], blocked: l
             elif any(r["reason"] in ("label", "state") for r in blocks):
                 score += 2
                 reasons.append("blocked")
-            elif any(r["reason"] == "idle" for r in blocks):
+            elif idle:
                 score += 1
                 reasons.append(f"no update for {format_hours(blocks[0]['hours_since_update'])}")
             if status == "in progress":
                 score += 1
-                if not row.get("at_risk"):
+                if not row.get("at_risk") and not idle:
                     reasons.append(f"{row['stage']} {format_hours(row['hours_in_stage'])}")
             else:
                 reasons.append("up next")
@@ -467,9 +468,9 @@ def build_weekly(data: ReportData, workspace_id: str, team: Team, as_of: datetim
     sections.append(Section("costs", "💸 AI cost summary", cost_items, notes=cost_notes, show_count=False,
                             empty="No AI spend recorded."))
 
-    parts = [f"{len(done)} tickets delivered"]
+    parts = [f"{plural(len(done), 'ticket')} delivered"]
     if b.has("core.github_pull_requests"):
-        parts.append(f"{len(merged)} PRs merged")
+        parts.append(f"{plural(len(merged), 'PR')} merged")
     this_week, last_week = by_week.get(monday), by_week.get(monday - timedelta(weeks=1))
     if this_week and this_week["cycle_p50_hours"] is not None:
         cycle = f"median cycle {format_hours(this_week['cycle_p50_hours'])}"
@@ -477,7 +478,7 @@ def build_weekly(data: ReportData, workspace_id: str, team: Team, as_of: datetim
             cycle += f" (last week {format_hours(last_week['cycle_p50_hours'])})"
         parts.append(cycle)
     if untracked:
-        parts.append(f"{len(untracked)} untracked conversations")
+        parts.append(f"{plural(len(untracked), 'untracked conversation')}")
     if week_usd is not None:
         parts.append(f"AI spend {money(week_usd)}")
     return Report(
@@ -508,6 +509,10 @@ def _cost_items(b: _Builder, first_day: date, last_day: date) -> tuple[list[Item
 
 
 # -- small helpers -------------------------------------------------------------------------------
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
 
 
 def money(value: float | None) -> str:

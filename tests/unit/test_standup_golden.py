@@ -308,11 +308,10 @@ def fixture_wh(tmp_path_factory) -> Warehouse:
 
 
 def settings(**overrides) -> StandupSettings:
-    """Settings independent of the environment the tests run in."""
-    values = dict(channel="", teams="", timezone="UTC", team_timezones="", holidays="", holiday_country="",
-                  weekend="5,6", as_of=None, max_items=8, summary=False)
+    """The defaults, whatever PMFLOW_STANDUP_* the environment running the tests holds."""
+    values = dict(summary=False)
     values.update(overrides)
-    return StandupSettings(**values)
+    return StandupSettings.model_construct(**values)
 
 
 def report(wh: Warehouse, kind: str, team: Team, as_of: datetime, **overrides):
@@ -407,3 +406,21 @@ def test_no_report_text_can_ping_or_inject_markup(fixture_wh):
 def test_reports_of_the_same_warehouse_and_clock_are_identical(fixture_wh):
     first, second = report(fixture_wh, "daily", ENG, NOW), report(fixture_wh, "daily", ENG, NOW)
     assert to_markdown(first) == to_markdown(second) and to_blocks(first) == to_blocks(second)
+
+
+def test_plan_skips_a_teams_weekend_and_holidays_in_its_own_time_zone(fixture_wh):
+    from pmflow.reports.standup import plan
+
+    late_friday = t(20, 23.5)  # Saturday 00:30 in Paris, Friday 18:30 in New York
+    targets, skipped = plan(fixture_wh, "daily", late_friday, settings(), workspace_id=WS)
+    assert [(x.team.key, x.report_date, x.artifact_key) for x in targets] == [("WEB", date(2026, 11, 20), "standup-web")]
+    assert [(x.team, x.report_date, x.reason) for x in skipped] == [("ENG", date(2026, 11, 21), "not a business day")]
+    forced, _ = plan(fixture_wh, "daily", late_friday, settings(), workspace_id=WS, force=True)
+    assert [x.team.key for x in forced] == ["ENG", "WEB"]
+
+    thanksgiving = t(26, 15)
+    targets, skipped = plan(fixture_wh, "daily", thanksgiving, settings(holiday_country="US"), workspace_id=WS)
+    assert targets == [] and {x.reason for x in skipped} == {"holiday (Thanksgiving Day)"}
+    weekly, _ = plan(fixture_wh, "weekly", thanksgiving, settings(holiday_country="US"), workspace_id=WS)
+    assert [(x.team.key, x.report_date, x.artifact_key) for x in weekly] == [
+        ("ENG", date(2026, 11, 27), "digest-eng"), ("WEB", date(2026, 11, 27), "digest-web")]

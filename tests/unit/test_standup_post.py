@@ -139,3 +139,19 @@ def test_posting_a_report_that_was_never_generated_is_an_error(wh):
     wh.ensure_schema()
     with pytest.raises(LookupError):
         publish(wh, KEY, "#standup", FakeSlack())
+
+
+def test_when_the_channel_cannot_be_checked_it_fails_rather_than_risk_a_second_message(wh):
+    slack = FakeSlack(lose_answer_of_posts=1)
+    save(wh, "1 done")
+    with pytest.raises(TransientError):
+        publish(wh, KEY, "#standup", slack)
+
+    def no_history(channel, oldest=None):
+        raise PermanentError("Slack conversations.history refused: missing_scope")
+        yield  # pragma: no cover
+
+    slack.history = no_history
+    with pytest.raises(PermanentError, match="not posting again"):
+        publish(wh, KEY, "#standup", slack)
+    assert slack.calls.count("chat.postMessage") == 1 and len(slack.messages["C0STANDUP"]) == 1
