@@ -228,6 +228,9 @@ class GitHubClient:
                 wait = self._primary_wait()
                 if wait is None or wait > self.max_rate_limit_wait_s:
                     return TransientError(f"GitHub rate limit spent until {self._reset_text()}; retry later.")
+                with self._lock:  # the retry's wait covers it
+                    self._remaining = None
+                    self.stats.rate_limit_waits += 1
                 return _Retry(f"HTTP {status} rate limit spent", after=wait)
             if status == 429 or "secondary rate limit" in message.lower():
                 return _Retry(f"HTTP {status} secondary rate limit", after=self.secondary_wait_s)

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from prefect import flow, task
 
-from flows.ingest import ingest_linear, ingest_slack
+from flows.ingest import ingest_github, ingest_linear, ingest_slack
+from tasks.github import github_configured
 from tasks.linear import linear_configured
 
 
@@ -18,10 +19,19 @@ def ingest_linear_alongside() -> dict:
     return ingest_linear()
 
 
+@task(name="ingest-github-alongside")
+def ingest_github_alongside() -> dict:
+    """GitHub's ingestion in a worker thread, alongside the other sources (writes are serialised)."""
+    return ingest_github()
+
+
 @flow(name="pipeline")
 def pipeline() -> dict:
     linear = ingest_linear_alongside.submit() if linear_configured() else None  # LINEAR_API_KEY set
+    github = ingest_github_alongside.submit() if github_configured() else None  # GITHUB_TOKEN, GITHUB_REPOS set
     results = {"ingest-slack": ingest_slack()}
     if linear is not None:
         results["ingest-linear"] = linear.result()
+    if github is not None:
+        results["ingest-github"] = github.result()
     return results

@@ -24,6 +24,7 @@ app.add_typer(run_app, name="run")
 class Source(str, enum.Enum):
     slack = "slack"
     linear = "linear"
+    github = "github"
 
 
 class OutputFormat(str, enum.Enum):
@@ -50,10 +51,10 @@ def run_ingest(
 ) -> None:
     """Ingest a source once (SLACK_BOT_TOKEN / SLACK_API_URL ...); no sandbox is started."""
     apply_prefect_defaults()
-    from flows.ingest import ingest_linear, ingest_slack
+    from flows.ingest import ingest_github, ingest_linear, ingest_slack
     from pmflow.reporting import print_load_counts
 
-    flows = {Source.slack: ingest_slack, Source.linear: ingest_linear}
+    flows = {Source.slack: ingest_slack, Source.linear: ingest_linear, Source.github: ingest_github}
     print_load_counts(_exit_on_known_errors(flows[source]))
 
 

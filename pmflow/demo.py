@@ -18,6 +18,9 @@ def run_demo(seed: int = 7, size: str = "default") -> None:
         # Linear rows go under the Slack team id too: one company, one workspace_id across sources.
         os.environ.update(LINEAR_API_URL=server.linear_api_url, LINEAR_API_KEY=world.linear_api_key,
                           LINEAR_WORKSPACE_ID=world.workspace_id)
+        # GitHub rows go under the Slack team id, so the demo's tenant is one workspace_id across sources.
+        os.environ.update(GITHUB_API_URL=server.github_api_url, GITHUB_TOKEN=world.github_token,
+                          GITHUB_REPOS=",".join(world.github_repos), GITHUB_WORKSPACE_ID=world.workspace_id)
         from flows.pipeline import pipeline
 
         pipeline()

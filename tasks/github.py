@@ -26,6 +26,8 @@ one-second resolution).
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -258,9 +260,10 @@ class _RepoSync:
         cursor = self.cursors.get(("issues", self.repo))
         since = parse_time(cursor, "cursor") if cursor else None
         candidates: dict[int, datetime] = {}
-        newest = self._read_issues(cursor, candidates)
-        if cursor is None and newest is not None:
-            self._read_issues(iso(newest), candidates)  # the next run's request, so it can be a 304
+        seen: set[str] | None = set() if cursor is None else None  # a full listing remembers what it read
+        newest = self._read_issues(cursor, candidates, seen)
+        if cursor is None and newest is not None:  # the next run's request, so that it can be a 304
+            self._read_issues(iso(newest), candidates, seen, skip_seen=True)
         if {"pulls", "reviews", "events"} & set(self.streams):
             changed = self._changed_pulls(candidates, since)
             if changed:
@@ -278,13 +281,14 @@ class _RepoSync:
         return self.client.url(f"/repos/{self.repo}/issues", {"state": "all", "sort": "updated", "direction": "desc",
                                                                "per_page": self.client.per_page, "since": since})
 
-    def _read_issues(self, since: str | None, candidates: dict[int, datetime]) -> datetime | None:
+    def _read_issues(self, since: str | None, candidates: dict[int, datetime], seen: set[str] | None, *,
+                     skip_seen: bool = False) -> datetime | None:
         newest = None
         for page in self.client.issues(self.repo, since=since):
             if page.not_modified:  # read and stored before, with every PR change it announced
                 continue
             plain = []
-            for item in page.items:
+            for item in _unseen(page.items, seen, skip_seen):
                 change = change_of(item)
                 if change is not None:
                     newest = max(newest or change[1], change[1])
@@ -394,9 +398,10 @@ class _RepoSync:
         partition = f"{self.repo}#{kind}"
         cursor = self.cursors.get(("comments", partition))
         since = parse_time(cursor, "cursor") if cursor else None
-        newest = self._read_comments(kind, cursor)
+        seen: set[str] | None = set() if cursor is None else None
+        newest = self._read_comments(kind, cursor, seen)
         if cursor is None and newest is not None:
-            self._read_comments(kind, iso(newest))
+            self._read_comments(kind, iso(newest), seen, skip_seen=True)
         newest = max(filter(None, (newest, since)), default=None)
         self._flush("comments", partition, cursor=iso(newest) if newest and newest != since else None)
         if self.cache is not None:
@@ -409,13 +414,14 @@ class _RepoSync:
         return self.client.url(f"/repos/{self.repo}/{path}", {"sort": "updated", "direction": "desc",
                                                               "per_page": self.client.per_page, "since": since})
 
-    def _read_comments(self, kind: str, since: str | None) -> datetime | None:
+    def _read_comments(self, kind: str, since: str | None, seen: set[str] | None, *,
+                       skip_seen: bool = False) -> datetime | None:
         listing = self.client.issue_comments if kind == "issue" else self.client.review_comments
         newest = None
         for page in listing(self.repo, since=since):
             if page.not_modified:
                 continue
-            parsed = parse_records(page.items, parse_comment, self._comment_key, workspace_id=self.workspace_id,
+            parsed = parse_records(_unseen(page.items, seen, skip_seen), parse_comment, self._comment_key, workspace_id=self.workspace_id,
                                    repo=self.repo, kind=kind)
             for row in parsed.rows:
                 moment = row["updated_at"] or row["created_at"]
@@ -468,3 +474,19 @@ class _RepoSync:
 def _fresh(pages: list[Page]) -> list:
     """Items of the pages that were answered 200 (a 304's rows are stored already)."""
     return [item for page in pages if not page.not_modified for item in page.items]
+
+
+def _unseen(items: list, seen: set[str] | None, skip_seen: bool) -> list:
+    """Records not read before in this run. A full listing remembers what it read; the listing at the
+    new cursor that follows it then skips those (it returns the newest ones again), so a record is
+    counted once per run."""
+    if seen is None:
+        return items
+    fresh = []
+    for item in items:
+        digest = hashlib.md5(json.dumps(item, sort_keys=True, default=str).encode()).hexdigest()
+        if skip_seen and digest in seen:
+            continue
+        seen.add(digest)
+        fresh.append(item)
+    return fresh

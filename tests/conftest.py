@@ -29,7 +29,7 @@ def warehouse_path(tmp_path, monkeypatch):
 
 @pytest.fixture
 def sandbox(monkeypatch, warehouse_path):
-    """Starts a sandbox for a world and points the Slack and Linear settings at it; stopped after the test.
+    """Starts a sandbox for a world and points the Slack, Linear and GitHub settings at it; stopped after the test.
 
     Usage: `server = sandbox(World.generate(7, "tiny"), faults=FaultPlan(...))`.
     """
@@ -47,6 +47,12 @@ def sandbox(monkeypatch, warehouse_path):
             monkeypatch.setenv("LINEAR_API_URL", server.linear_api_url)
             monkeypatch.setenv("LINEAR_API_KEY", world.linear_api_key)
             monkeypatch.setenv("LINEAR_WORKSPACE_ID", world.workspace_id)
+        if any(service.name == "github" for service in kwargs.get("services") or [server.service("github")]):
+            # GitHub: the sandbox's REST base, token and repositories; rows under the Slack team id.
+            monkeypatch.setenv("GITHUB_API_URL", server.github_api_url)
+            monkeypatch.setenv("GITHUB_TOKEN", world.github_token)
+            monkeypatch.setenv("GITHUB_REPOS", ",".join(world.github_repos))
+            monkeypatch.setenv("GITHUB_WORKSPACE_ID", world.workspace_id)
         return server
 
     yield start

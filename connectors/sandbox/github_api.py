@@ -58,6 +58,9 @@ API = "https://api.github.com"
 DOCS = "https://docs.github.com/rest"
 PAGINATION_FAULTS = frozenset({"repeat_cursor", "duplicate_page"})
 MISSING = object()  # in a bad record's overrides: remove the field
+LABEL_DESCRIPTIONS = {"bug": "Something isn't working", "enhancement": "New feature or request",
+                      "dependencies": "Pull requests that update a dependency file",
+                      "wontfix": "This will not be worked on"}
 
 
 class GitHubError(Exception):
@@ -75,6 +78,8 @@ class ServedRequest(NamedTuple):
     path: str
     query: str
     status: int
+    api_version: str | None = None  # the X-GitHub-Api-Version header sent
+    accept: str | None = None  # the Accept header sent
 
 
 class GitHubService(Service):
@@ -133,7 +138,8 @@ class GitHubService(Service):
         response = self._handle(request, route)
         with self._lock:
             self.served.append(ServedRequest(endpoint, request.subpath, urlsplit(request.target).query,
-                                             response.status))
+                                             response.status, request.header("X-GitHub-Api-Version"),
+                                             request.header("Accept")))
         return response
 
     def _handle(self, request: Request, route: tuple | None) -> Response:
@@ -142,11 +148,13 @@ class GitHubService(Service):
             if route is None or request.method != "GET":
                 raise GitHubError(404, "Not Found")
             endpoint, handler, args = route
-            if endpoint == "/rate_limit":
-                return self._with_headers(Response.json(self._rate_limit_body(token)), token, count=False)
-            self._check_primary(token)
-            with self.world.lock:
-                data, links = handler(self, request, *args)
+            counted = endpoint != "/rate_limit"  # asking for the limit does not spend it
+            if not counted:
+                data, links = self._rate_limit_body(token), ""
+            else:
+                self._check_primary(token)
+                with self.world.lock:
+                    data, links = handler(self, request, *args)
         except GitHubError as error:
             return self._with_headers(error.response(), None, count=False)
         body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
@@ -158,7 +166,7 @@ class GitHubService(Service):
         if _etag_matches(request.header("If-None-Match"), etag):
             return self._with_headers(Response(304, b"", headers), token, count=False)
         response = Response(200, body, {"Content-Type": "application/json; charset=utf-8", **headers})
-        return self._with_headers(response, token, count=True)
+        return self._with_headers(response, token, count=counted)
 
     def _authenticate(self, request: Request) -> str:
         header = (request.header("Authorization") or "").strip()
@@ -395,8 +403,8 @@ class GitHubService(Service):
     def _label(self, repo: Repo, name: str) -> dict:
         label_id = int(hashlib.md5(f"{repo.full_name}:{name}".encode()).hexdigest()[:8], 16)
         return {"id": label_id, "node_id": node_id("LA", label_id), "url": f"{API}/repos/{repo.full_name}/labels/{name}",
-                "name": name, "color": hashlib.md5(name.encode()).hexdigest()[:6], "default": name in ("bug", "enhancement"),
-                "description": None}
+                "name": name, "color": hashlib.md5(name.encode()).hexdigest()[:6], "default": name in LABEL_DESCRIPTIONS,
+                "description": LABEL_DESCRIPTIONS.get(name, "")}
 
     def _repository(self, repo: Repo) -> dict:
         base, web = f"{API}/repos/{repo.full_name}", f"{WEB}/{repo.full_name}"
