@@ -7,8 +7,8 @@ validate is refused as Linear refuses it, HTTP 400 with ``errors`` (``GRAPHQL_PA
 (Linear's rule: 0.1 point per property, 1 per object, a connection multiplies its children by
 ``first``, default 50; approximate).
 
-Implemented over the world's data (``linear_data``): ``organization``, ``viewer``, ``issue(id)``
-and the connections ``issues``, ``comments``, ``teams``, ``workflowStates``, ``users``,
+Implemented over the world's data (``linear_data``): ``organization``, ``viewer``, ``issue(id)``,
+``comment(id)``, the mutations ``commentCreate`` (issue comments) and ``issueCreate``, and the connections ``issues``, ``comments``, ``teams``, ``workflowStates``, ``users``,
 ``projects``, ``cycles``, ``issueLabels``; on an issue ``history``, ``comments``, ``children``,
 ``labels``; on a team ``states``. Connections paginate forward (``first`` <= 250, default 50, and
 ``after``; ``last``/``before`` are refused), ``orderBy: createdAt`` (default) or ``updatedAt``,
@@ -442,6 +442,30 @@ class _Root:
     def issues(self, info, **args) -> dict:
         return connection(self.ctx, list(self.ws.issues.values()), self.ctx_issue, args, root=True,
                           archived=_is_archived)
+
+    def comment(self, info, id: str | None = None, **args) -> _Comment:
+        comment = self.ws.comments.get(id) if id else None
+        if comment is None:
+            raise LinearError(f"Entity not found: Comment {id}")
+        return _Comment(self.ctx, comment)
+
+    # -- mutations (Mutation shares this root) ----------------------------------------------------
+    def commentCreate(self, info, input: dict) -> dict:
+        if not input.get("issueId"):
+            raise LinearError("The sandbox creates issue comments only: give issueId.")
+        viewer = next(u.id for u in self.ws.users.values() if u.admin)  # the key's user writes it
+        comment_id = self.ws.add_comment(input["issueId"], input.get("body") or "", user_id=viewer,
+                                         comment_id=input.get("id"))
+        return {"success": True, "comment": _Comment(self.ctx, self.ws.comments[comment_id]),
+                "lastSyncId": float(self.ws.version)}
+
+    def issueCreate(self, info, input: dict) -> dict:
+        issue = self.ws.create_issue(
+            input["teamId"], input.get("title") or "", issue_id=input.get("id"), description=input.get("description"),
+            state_id=input.get("stateId"), assignee_id=input.get("assigneeId"), priority=input.get("priority") or 0,
+            estimate=input.get("estimate"), label_ids=input.get("labelIds"), parent_id=input.get("parentId"),
+            project_id=input.get("projectId"))
+        return {"success": True, "issue": _Issue(self.ctx, issue), "lastSyncId": float(self.ws.version)}
 
     def comments(self, info, **args) -> dict:
         return connection(self.ctx, list(self.ws.comments.values()), lambda c: _Comment(self.ctx, c), args, root=True,

@@ -47,7 +47,7 @@ def ms(moment: datetime) -> datetime:
     return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
-class LinearError(Exception):
+class LinearError(ValueError):
     """An error a resolver reports as a GraphQL error (``extensions.code``)."""
 
     def __init__(self, message: str, code: str = "INVALID_INPUT"):
@@ -325,16 +325,51 @@ class LinearWorkspace:
             self.version += 1
             return issue.id
 
-    def add_comment(self, identifier: str, body: str, *, user_id: str | None = None) -> str:
-        """A new comment (default author: the ticket's assignee or creator); returns its id."""
+    def add_comment(self, identifier: str, body: str, *, user_id: str | None = None, comment_id: str | None = None) -> str:
+        """A new comment (default author: the ticket's assignee or creator); returns its id.
+        ``comment_id``: the client's own id (Linear accepts a UUID), refused when it exists."""
         with self.lock:
             issue = self.issue(identifier)
+            if comment_id is not None and comment_id in self.comments:
+                raise LinearError(f"Entity already exists: Comment {comment_id}")
             at = self.clock()
-            comment = Comment(self.new_id(), issue.id, user_id or issue.assignee_id or issue.creator_id, body, at, at)
+            comment = Comment(comment_id or self.new_id(), issue.id, user_id or issue.assignee_id or issue.creator_id,
+                              body, at, at)
             self.comments[comment.id] = comment
             issue.comment_ids.append(comment.id)
             self.version += 1
             return comment.id
+
+    def create_issue(self, team_id: str, title: str, *, issue_id: str | None = None, description: str | None = None,
+                     state_id: str | None = None, assignee_id: str | None = None, priority: int = 0,
+                     estimate: float | None = None, label_ids: list[str] | None = None, parent_id: str | None = None,
+                     project_id: str | None = None, creator_id: str | None = None) -> Issue:
+        """A new ticket in the team's Triage (or Backlog) state unless ``state_id`` says otherwise; its
+        identifier takes the team's next number. ``issue_id`` (the client's own id) is refused when it exists."""
+        with self.lock:
+            team = self.teams.get(team_id)
+            if team is None:
+                raise LinearError(f"Entity not found: Team {team_id}")
+            if issue_id is not None and issue_id in self.issues:
+                raise LinearError(f"Entity already exists: Issue {issue_id}")
+            states = self.team_states(team.id)
+            state = (self.states.get(state_id) if state_id else
+                     next((s for s in states if s.type == ("triage" if team.triage_enabled else "backlog")), states[0]))
+            if state is None or state.team_id != team.id:
+                raise LinearError(f"Entity not found: WorkflowState {state_id}")
+            number = 1 + max((i.number for i in self.issues.values() if i.team_id == team.id and not i.bad_reason),
+                             default=0)
+            identifier = f"{team.key}-{number}"
+            creator = creator_id or next(u.id for u in self.users.values() if u.admin)
+            at = self.clock()
+            issue = Issue(issue_id or self.new_id(), identifier, team.id, number, title, description, state.id,
+                          priority, estimate, f"https://linear.app/{self.organization.url_key}/issue/{identifier}",
+                          at, at, creator, assignee_id=assignee_id, parent_id=parent_id, project_id=project_id,
+                          label_ids=list(label_ids or []))
+            self.record_creation(issue, state, at, creator)
+            self.add_issue(issue)
+            self.version += 1
+            return issue
 
     def edit_comment(self, comment_id: str, body: str) -> str:
         """Change a comment's body; sets editedAt and updatedAt (the issue's updatedAt does not move)."""

@@ -35,7 +35,7 @@ def test_every_document_the_client_can_send_validates(schema, operation):
 def test_every_document_sent_during_full_and_incremental_syncs_validates(schema, tmp_path):
     world = World.generate(seed=3, size="tiny")
     with SandboxServer(world) as server:
-        options = dict(workspace_id=world.workspace_id, page_size=10, issue_page_size=8, history_page_size=5)
+        options = dict(workspace_id=world.workspace_id, page_size=6, issue_page_size=8, history_page_size=5)
         run_linear_sync(server.linear_api_url, world.linear_api_key, str(tmp_path / "w.duckdb"), **options)
         world.move_ticket(next(i for i in world.linear.issues.values() if i.set_piece == "moved_back").identifier,
                           back=True)

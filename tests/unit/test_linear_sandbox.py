@@ -241,3 +241,36 @@ def test_pagination_faults_hit_the_top_level_connection(tiny, kind):
 
 def test_schema_is_built_once_per_process():
     assert linear_schema() is linear_schema()
+
+
+def test_mutations_are_reachable_through_the_admin_route():
+    world = World.generate(7, "tiny")
+    piece = next(i for i in world.linear.issues.values() if i.set_piece == "reopened")
+    with SandboxServer(world) as server:
+        answer = httpx.post(f"{server.url}/_sandbox/world/move_ticket",
+                            json={"identifier": piece.identifier, "back": True}, timeout=10)
+        assert answer.status_code == 200 and answer.json()["ok"]
+        assert world.linear.states[piece.state_id].name == "In Review"
+        refused = httpx.post(f"{server.url}/_sandbox/world/move_ticket", json={"identifier": "NOPE-1", "back": True})
+        assert refused.status_code == 400 and "NOPE-1" in refused.json()["error"]
+
+
+def test_comment_and_issue_create_mutations(tiny):
+    world = World.generate(7, "tiny")
+    team = next(t for t in world.linear.teams.values() if t.key == "ENG")
+    host = world.tickets[0].identifier
+    create_comment = """mutation C($input: CommentCreateInput!) { commentCreate(input: $input) { success comment { id body } } }"""
+    create_issue = """mutation I($input: IssueCreateInput!) { issueCreate(input: $input) { success issue { id identifier state { type } } } }"""
+    own_id = "5f0c7a8e-0000-4000-8000-000000000001"
+    with SandboxServer(world) as server:
+        made = post(server, world, create_comment, {"input": {"id": own_id, "issueId": host, "body": "linked"}})
+        assert made.json()["data"]["commentCreate"] == {"success": True, "comment": {"id": own_id, "body": "linked"}}
+        again = post(server, world, create_comment, {"input": {"id": own_id, "issueId": host, "body": "linked"}})
+        assert "already exists" in again.json()["errors"][0]["message"]
+        assert post(server, world, "query Q($id: String!) { comment(id: $id) { id } }",
+                    {"id": own_id}).json()["data"]["comment"] == {"id": own_id}
+        issue = post(server, world, create_issue, {"input": {"teamId": team.id, "title": "New work"}})
+        created = issue.json()["data"]["issueCreate"]["issue"]
+        assert created["identifier"].startswith("ENG-") and created["state"]["type"] == "triage"
+    assert any(r["identifier"] == created["identifier"] for r in world.linear.expected_issues(world.workspace_id))
+    assert any(c["comment_id"] == own_id for c in world.linear.expected_comments(world.workspace_id))
