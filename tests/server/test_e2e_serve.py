@@ -38,6 +38,8 @@ EXPECTED_ARTIFACTS = {
     "flows/ingest.py:ingest_slack": {"ingest-slack-load-report", "data-quality-slack"},
     "flows/pipeline.py:pipeline": {"ingest-slack-load-report", "data-quality-slack"},
     "flows/ingest.py:ingest_linear": {"ingest-linear-load-report", "data-quality-linear"},
+    "flows/ingest.py:ingest_github": {"ingest-github-load-report", "data-quality-github"},
+    "flows/match_tickets.py:match_tickets": {"ticket-links-today", "untracked-work"},
     "flows/journeys.py:journeys": {"journey-funnel", "stuck-work"},
     "flows/costs.py:costs": {"cost-daily", "spend-vs-budget"},
 }
