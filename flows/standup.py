@@ -10,7 +10,8 @@ Weekly (`weekly=True`): accomplishments, cycle-time trend, funnel changes, top u
 conversations, cost summary.
 
 Schedule (prefect.yaml, in the team's time zone): daily at 09:00 on business days (cron Mon-Fri;
-holidays are skipped by the flow), the weekly digest on Fridays at 16:00. Runs last in the pipeline.
+holidays are skipped by the flow), the weekly digest on Fridays at 16:00. Teams in other time zones
+get a deployment of their own (`teams` parameter, cron in their zone). Runs last in the pipeline.
 Requires: a warehouse with at least one source ingested; reads the matching, journey and cost marts
 when they exist (a missing one gives a "no ... data yet" line). Posting (`post=True`) requires
 SLACK_BOT_TOKEN and PMFLOW_STANDUP_CHANNEL; it is idempotent per team and date (a re-run updates
@@ -34,13 +35,14 @@ except ImportError:  # pragma: no cover
 
 @flow(name="standup", **ALERT_HOOKS)
 def standup(weekly: bool = False, post: bool = False, as_of: datetime | None = None,
-            workspace_id: str | None = None, force: bool = False) -> dict:
+            workspace_id: str | None = None, teams: list[str] | None = None, force: bool = False) -> dict:
     """`post=False` is a dry run (stored and published as an artifact, not sent to Slack). `as_of`
-    (default PMFLOW_STANDUP_AS_OF, else now) is the instant the reports describe; `force` makes a
-    daily standup on a weekend day or holiday."""
+    (default PMFLOW_STANDUP_AS_OF, else now) is the instant the reports describe. `teams` (Linear
+    team keys; default PMFLOW_STANDUP_TEAMS, else all) lets one deployment per time zone run each
+    team's standup at its own 09:00. `force` makes a daily standup on a weekend day or holiday."""
     kind = "weekly" if weekly else "daily"
     moment = resolve_as_of(as_of, standup_settings())
-    targets = plan_standups(kind, moment, workspace_id, force)
+    targets = plan_standups(kind, moment, workspace_id, force, teams)
     reports = []
     for target in targets:
         generated = generate_standup(target, moment)

@@ -58,6 +58,43 @@ def run_ingest(
     print_load_counts(_exit_on_known_errors(flows[source]))
 
 
+@run_app.command("standup")
+def run_standup(
+    weekly: Annotated[bool, typer.Option("--weekly", help="The weekly digest instead of the daily standup.")] = False,
+    post: Annotated[bool, typer.Option("--post/--dry-run", help="Post to Slack (PMFLOW_STANDUP_CHANNEL), or only store and print.")] = False,
+    as_of: Annotated[str | None, typer.Option(help="The instant reported on, ISO 8601 with offset [PMFLOW_STANDUP_AS_OF, now].")] = None,
+    workspace: Annotated[str | None, typer.Option(help="Only this workspace id (default: every workspace in the warehouse).")] = None,
+    team: Annotated[list[str] | None, typer.Option("--team", help="Only this Linear team key (repeatable).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Also on a team's weekend day or holiday.")] = False,
+) -> None:
+    """Generate each team's standup (or weekly digest) from the warehouse, store it in marts.standups,
+    print it, and with --post send it to Slack (a re-run updates the message, never posts twice)."""
+    from datetime import datetime
+
+    apply_prefect_defaults()
+    moment = None
+    if as_of:
+        try:
+            moment = datetime.fromisoformat(as_of)
+        except ValueError:
+            raise typer.BadParameter(f"{as_of!r} is not an ISO 8601 date-time", param_hint="--as-of") from None
+        if moment.tzinfo is None:
+            raise typer.BadParameter("give a UTC offset, e.g. 2026-11-20T09:00:00+01:00", param_hint="--as-of")
+    from flows.standup import standup
+    from pmflow.reports.standup import stored_markdown
+    from warehouse import Warehouse
+
+    result = _exit_on_known_errors(standup, weekly=weekly, post=post, as_of=moment, workspace_id=workspace,
+                                   teams=team or None, force=force)
+    if not result["reports"]:
+        print(f"No {result['kind']} report due at {result['as_of'].isoformat()} (weekend, holiday, or no data yet).")
+    for n, generated in enumerate(result["reports"]):
+        key = (generated["workspace_id"], generated["kind"], generated["team"], generated["report_date"])
+        print(("\n" if n else "") + (stored_markdown(Warehouse(), key) or ""), end="")
+        if "post" in generated:
+            print(f"\n[{generated['team']}: {generated['post'].get('action')}]")
+
+
 @run_app.command("pipeline")
 def run_pipeline() -> None:
     """Run every step of the pipeline once, against what the environment configures."""

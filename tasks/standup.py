@@ -22,10 +22,14 @@ from tasks.common import TRANSIENT_RETRIES, current_run_id, warehouse
 
 
 @task(**TRANSIENT_RETRIES)
-def plan_standups(kind: str, as_of: datetime, workspace_id: str | None = None, force: bool = False) -> list[Target]:
-    """The reports due at `as_of`, one per team; daily ones on a team's weekend or holiday are
-    skipped (logged) unless `force`."""
-    targets, skipped = plan(warehouse(), kind, as_of, standup_settings(), workspace_id=workspace_id, force=force)
+def plan_standups(kind: str, as_of: datetime, workspace_id: str | None = None, force: bool = False,
+                  teams: list[str] | None = None) -> list[Target]:
+    """The reports due at `as_of`, one per team (of `teams` when given); daily ones on a team's
+    weekend or holiday are skipped (logged) unless `force`."""
+    settings = standup_settings()
+    if teams:
+        settings = settings.model_copy(update={"teams": ",".join(teams)})
+    targets, skipped = plan(warehouse(), kind, as_of, settings, workspace_id=workspace_id, force=force)
     logger = get_run_logger()
     for s in skipped:
         logger.info("no %s standup for %s on %s: %s", kind, s.team, s.report_date, s.reason)
