@@ -68,13 +68,14 @@ class RetrievalWeights:
     """The few global weights. Defaults sit mid-plateau on the GitBugs benchmark, not at its peak.
 
     ``max_query_terms`` keeps each query's heaviest terms only: light terms add little to a
-    cosine but are the common ones whose long postings make the sparse product slow.
+    cosine but are the common ones whose long postings make the sparse product slow (on
+    GitBugs-hadoop, 32 rather than 48 terms loses one query at R@10; ranking is ~30% faster).
     """
 
     text: float = 0.8
     title: float = 0.2
     recency: float = 0.1
-    max_query_terms: int = 48
+    max_query_terms: int = 32
 
 
 class Scorer(Protocol):
@@ -133,7 +134,8 @@ def _title_and_full(counts: sp.csr_matrix, n_docs: int) -> tuple[sp.csr_matrix, 
 
 
 def _keep_heaviest(rows: sp.csr_matrix, limit: int) -> sp.csr_matrix:
-    """Each row's ``limit`` largest entries (vectorised: one sort of all entries by row, weight)."""
+    """Each row's ``limit`` largest entries (vectorised: one sort of all entries by row, weight;
+    a stable one, so ties keep the same terms on every run)."""
     row_of_entry = np.repeat(np.arange(rows.shape[0]), np.diff(rows.indptr))
     order = np.lexsort((-rows.data, row_of_entry))
     rank_in_row = np.arange(rows.nnz) - rows.indptr[row_of_entry]
