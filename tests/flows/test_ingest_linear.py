@@ -2,7 +2,11 @@
 late changes, quarantine, the workspace id."""
 from __future__ import annotations
 
+import json
+
 import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, ArtifactFilterKey
 
 from connectors.sandbox.faults import FaultPlan
 from connectors.sandbox.linear_api import schema_path
@@ -45,6 +49,15 @@ def test_ten_percent_faults_still_reach_ground_truth_and_a_second_run_changes_no
     assert linear_differences(world, wh) == []
 
 
+def load_report(flow_run_id) -> list[dict]:
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(
+            key=ArtifactFilterKey(any_=["ingest-linear-load-report"]),
+            flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id])))
+    assert len(artifacts) == 1
+    return json.loads(artifacts[0].data)
+
+
 def change_five_tickets(world) -> dict:
     """Late and ordinary changes to five old tickets: moved back a state, reopened, archived,
     re-prioritised and reassigned, commented; plus an old comment edited."""
@@ -71,8 +84,11 @@ def test_an_incremental_run_reads_only_the_changes_and_misses_no_late_change(san
 
     changed = change_five_tickets(world)
     server.reset_stats()
-    counts = ingest_linear()
+    state = ingest_linear(return_state=True)
+    counts = state.result()
     wh = Warehouse(warehouse_path)
+    report = {row["stream"]: row for row in load_report(state.state_details.flow_run_id)}
+    assert set(report) == set(counts) and report["linear.issues"]["updated"] == counts["linear.issues"].updated
     assert linear_differences(world, wh) == []
     # One request per stream: the small streams together, the changed issues with their histories, comments.
     assert linear_requests(server) == {"LinearCatalog": 1, "LinearIssues": 1, "LinearComments": 1}
