@@ -1,28 +1,29 @@
 """GitHub ingestion tasks: per repository, issues, pull requests, reviews, timelines and comments.
 
 How a repository stays incremental (cursors in ops.sync_state, partition = the repository):
-1. issues: ``/issues?state=all&sort=updated&direction=desc&since=<cursor>``. Plain issues are stored;
-   the pull requests it also lists (marked by ``pull_request``) say which PRs changed: updated after
-   the cursor, or in the cursor's own second but not stored with that updated_at.
-2. pulls: only when a PR changed, ``/pulls?state=all&sort=updated&direction=desc``, newest first,
-   stopping once every changed PR was seen or the listing is older than the cursor (a changed PR the
-   listing missed is fetched alone).
+1. issues: ``/issues?state=all&sort=updated&direction=desc&since=<cursor>``. The issues and PRs it
+   lists are compared with the updated_at stored for them: changed plain issues are stored, and the
+   changed PRs (marked by ``pull_request``) are the ones fetched in 2 and 3.
+2. pulls: only when a PR changed, ``/pulls?state=all&sort=updated&direction=desc``, stopping once
+   every changed PR was seen (they changed last, so they lead); a PR the listing missed is fetched
+   alone.
 3. reviews and timeline (-> events, and the PR's first_commit_at) of the changed PRs only, fetched
-   ``concurrency`` at a time.
+   ``concurrency`` at a time. A PR's row is written after its reviews and events, so a stored
+   updated_at vouches for all of them (a crash in between re-fetches the PR next run).
 4. comments: ``/issues/comments`` and ``/pulls/comments`` with ``since`` = their own cursors (an
-   edited comment moves its own updated_at, not its issue's).
+   edited comment moves its own updated_at, not its issue's), compared with the stored versions.
 Every request goes through the conditional-request cache (ops.http_cache): a URL answered before is
-sent with its ETag, and a 304 (free of rate limit) reuses the stored body. A full sync (no cursor
-yet) ends each listing by asking for it once at its new cursor, so the next run of an unchanged
-repository is answered with 304s only; after a run that changed something, the next run's first
-listing is one 200 at the new cursor, then 304s again.
+sent with its ETag, and a 304 (free of rate limit) means its rows are stored. A cursor stays put
+while its listing fits in half a page, so a repository with no new change is asked the very same
+URLs as last time and answers 304s only; it moves up (to the newest updated_at) once the listing
+grows past that, which costs the next run one 200. A full sync (no cursor yet) ends each listing
+by asking for it once at its new cursor, so even the first run after it can be all 304s.
 
 Writes: rows in batches of ``batch_rows``, one stream per transaction; a cursor moves only in its
-stream's last transaction, and the issues cursor (which drives 2 and 3) only after the PRs, reviews
-and events it covers are written, so a crash anywhere re-reads from the old cursor and the idempotent
-merge lands where one clean run would. A same-second update made after a listing was served, to an
-item already listed in that second, is the one change this cannot tell apart (GitHub timestamps have
-one-second resolution).
+stream's last transaction, after the rows it covers, and the ETag cache is written last, so a crash
+anywhere re-reads what it must and the idempotent merge lands where one clean run would. Two
+versions of a record updated within the same second are the one change this cannot tell apart
+(GitHub timestamps have one-second resolution).
 """
 from __future__ import annotations
 
@@ -51,7 +52,6 @@ from connectors.github import (
     parse_pull,
     parse_records,
     parse_review,
-    parse_time,
     parse_timeline_event,
 )
 from connectors.records import Parsed
@@ -258,35 +258,34 @@ class _RepoSync:
 
     def sync_issues_and_pulls(self) -> None:
         cursor = self.cursors.get(("issues", self.repo))
-        since = parse_time(cursor, "cursor") if cursor else None
         candidates: dict[int, datetime] = {}
-        seen: set[str] | None = set() if cursor is None else None  # a full listing remembers what it read
-        newest = self._read_issues(cursor, candidates, seen)
-        if cursor is None and newest is not None:  # the next run's request, so that it can be a 304
-            self._read_issues(iso(newest), candidates, seen, skip_seen=True)
-        if {"pulls", "reviews", "events"} & set(self.streams):
-            changed = self._changed_pulls(candidates, since)
-            if changed:
-                pulls = self._read_pulls(changed, since)
-                self._read_pull_details(pulls, since)
-        newest = max(filter(None, (newest, since)), default=None)
-        for stream in ("pulls", "reviews", "events"):
+        if cursor is None:  # full: every page as it comes, then once more at the new cursor
+            seen: set[str] = set()
+            newest = self._read_issues(None, candidates, seen)
+            new_cursor = iso(newest) if newest else None
+            if new_cursor:  # the next run's request, so that it can be a 304
+                self._read_issues(new_cursor, candidates, seen, skip_seen=True)
+            changed = sorted(candidates)
+        else:
+            changed, new_cursor = self._issues_window(cursor)
+        if changed and {"pulls", "reviews", "events"} & set(self.streams):
+            self._read_pull_details(self._read_pulls(changed), full=cursor is None)
+        for stream in ("reviews", "events", "pulls"):  # a PR row is written after its reviews and events
             self._flush(stream, self.repo)
-        self._flush("issues", self.repo, cursor=iso(newest) if newest and newest != since else None)
+        self._flush("issues", self.repo, cursor=new_cursor if new_cursor != cursor else None)
         if self.cache is not None:
             self.cache.prune(self.client.url(f"/repos/{self.repo}/issues") + "?",
-                             self._issues_url(iso(newest)) if newest else None)
+                             self._issues_url(new_cursor) if new_cursor else None)
 
     def _issues_url(self, since: str | None) -> str:
         return self.client.url(f"/repos/{self.repo}/issues", {"state": "all", "sort": "updated", "direction": "desc",
                                                                "per_page": self.client.per_page, "since": since})
 
-    def _read_issues(self, since: str | None, candidates: dict[int, datetime], seen: set[str] | None, *,
+    def _read_issues(self, since: str | None, candidates: dict[int, datetime], seen: set[str], *,
                      skip_seen: bool = False) -> datetime | None:
+        """A full listing (page by page); returns the newest updated_at."""
         newest = None
         for page in self.client.issues(self.repo, since=since):
-            if page.not_modified:  # read and stored before, with every PR change it announced
-                continue
             plain = []
             for item in _unseen(page.items, seen, skip_seen):
                 change = change_of(item)
@@ -294,7 +293,7 @@ class _RepoSync:
                     newest = max(newest or change[1], change[1])
                 if is_pull_request(item):
                     if change is not None:
-                        candidates[change[0]] = max(candidates.get(change[0], change[1]), change[1])
+                        candidates[change[0]] = change[1]
                 else:
                     plain.append(item)
             if "issues" in self.streams:
@@ -302,33 +301,55 @@ class _RepoSync:
                                                              workspace_id=self.workspace_id, repo=self.repo))
         return newest
 
-    def _changed_pulls(self, candidates: dict[int, datetime], since: datetime | None) -> list[int]:
-        if since is None:
-            return sorted(candidates)
-        changed = {n for n, updated in candidates.items() if updated > since}
-        boundary = [n for n, updated in candidates.items() if updated == since]
-        if boundary:
-            stored = dict(self.wh.query(
-                "SELECT number, updated_at FROM core.github_pull_requests WHERE workspace_id = ? AND repo = ? "
-                "AND number IN (SELECT unnest(?::INTEGER[]))", [self.workspace_id, self.repo, boundary]))
-            changed |= {n for n in boundary if stored.get(n) != candidates[n]}
-        return sorted(changed)
+    def _issues_window(self, cursor: str) -> tuple[list[int], str]:
+        """The listing at the cursor: (PRs that changed, the cursor for the next run). The cursor stays
+        put while the listing fits in half a page, so that a repository with no new change is asked
+        the very same URL again and answers 304; it moves up once the listing grows past that."""
+        items = [item for page in self.client.issues(self.repo, since=cursor) if not page.not_modified
+                 for item in page.items]
+        if not items:  # 304: nothing changed since the answer whose rows are stored
+            return [], cursor
+        changes = {}
+        for item in items:
+            change = change_of(item)
+            if change is not None:
+                changes[("pull" if is_pull_request(item) else "issue", change[0])] = change[1]
+        stored = self._stored_versions(changes)
+        if "issues" in self.streams:
+            plain = [item for item in items if not is_pull_request(item)
+                     and ((change := change_of(item)) is None or stored.get(("issue", change[0])) != change[1])]
+            self._add("issues", self.repo, parse_records(plain, parse_issue, self._thread_key,
+                                                         workspace_id=self.workspace_id, repo=self.repo))
+        changed = sorted(n for (kind, n), updated in changes.items()
+                         if kind == "pull" and stored.get(("pull", n)) != updated)
+        advance = len(items) > self.client.per_page // 2 and changes
+        return changed, iso(max(changes.values())) if advance else cursor
 
-    def _read_pulls(self, changed: list[int], since: datetime | None) -> list[dict]:
-        """The changed PRs' rows (not yet written: first_commit_at comes from their timelines)."""
+    def _stored_versions(self, changes: dict[tuple[str, int], datetime]) -> dict[tuple[str, int], datetime]:
+        """(kind, number) -> updated_at as stored, for the issues and PRs of a listing. A PR's row is
+        written after its reviews and events, so a stored updated_at means all of it is stored."""
+        pulls = [n for kind, n in changes if kind == "pull"]
+        issues = [n for kind, n in changes if kind == "issue"]
+        rows = self.wh.query(
+            "SELECT 'pull', number, updated_at FROM core.github_pull_requests WHERE workspace_id = ? AND repo = ? "
+            "AND number IN (SELECT unnest(?::INTEGER[])) UNION ALL "
+            "SELECT 'issue', number, updated_at FROM core.github_issues WHERE workspace_id = ? AND repo = ? "
+            "AND number IN (SELECT unnest(?::INTEGER[]))",
+            [self.workspace_id, self.repo, pulls, self.workspace_id, self.repo, issues])
+        return {(kind, number): updated for kind, number, updated in rows}
+
+    def _read_pulls(self, changed: list[int]) -> list[dict]:
+        """The changed PRs' rows (not yet written: first_commit_at comes from their timelines). They
+        changed last, so they lead the listing by updated_at: it stops once all were seen."""
         wanted, seen, rows = set(changed), set(), {}
-        per_page = self.client.per_page if since is None else min(self.client.per_page, len(wanted) + 2)
+        per_page = min(self.client.per_page, len(wanted) + 2)
+        if len(wanted) > self.client.per_page // 2:
+            per_page = self.client.per_page
         for page in self.client.pulls(self.repo, per_page=per_page):
-            keep, past_cursor = [], False
-            for item in page.items:
-                number = item.get("number") if isinstance(item, dict) else None
-                if number in wanted:
-                    keep.append(item)
-                    seen.add(number)
-                change = change_of(item)
-                past_cursor |= since is not None and change is not None and change[1] < since
+            keep = [item for item in page.items if isinstance(item, dict) and item.get("number") in wanted]
+            seen |= {item["number"] for item in keep}
             self._collect_pulls(keep, rows)
-            if past_cursor or wanted <= seen:
+            if wanted <= seen:
                 break
         for number in sorted(wanted - seen):  # changed after the listing was served, or not listed
             self._collect_pulls([self.client.pull(self.repo, number)], rows)
@@ -341,12 +362,12 @@ class _RepoSync:
         for row in parsed.rows:
             rows[row["number"]] = row
 
-    def _read_pull_details(self, pulls: list[dict], since: datetime | None) -> None:
+    def _read_pull_details(self, pulls: list[dict], *, full: bool) -> None:
         """Reviews and timeline of each changed PR, then the PR rows with their first_commit_at."""
         details = {"reviews", "events"} & set(self.streams)
         numbers = [row["number"] for row in pulls]
         if details and numbers:
-            if self.cache is not None and since is not None:  # a full sync finds none worth a query
+            if self.cache is not None and not full:  # a full sync finds none worth a query
                 self.cache.load([url for n in numbers for url in self._detail_urls(n)])
             pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="github")
             try:
@@ -376,6 +397,8 @@ class _RepoSync:
                 if row["number"] in first_commits:
                     row["first_commit_at"] = first_commits[row["number"]]
         if "pulls" in self.streams:
+            self._flush("reviews", self.repo)
+            self._flush("events", self.repo)
             self._add("pulls", self.repo, Parsed(rows=pulls))
             self._flush("pulls", self.repo)
 
@@ -395,39 +418,64 @@ class _RepoSync:
     # -- comments ------------------------------------------------------------------------------
 
     def sync_comments(self, kind: str) -> None:
+        """Comments at the cursor: like the issues listing, a cursor that stays put while the listing
+        fits in half a page (so an unchanged repository answers 304), stored versions compared."""
         partition = f"{self.repo}#{kind}"
         cursor = self.cursors.get(("comments", partition))
-        since = parse_time(cursor, "cursor") if cursor else None
-        seen: set[str] | None = set() if cursor is None else None
-        newest = self._read_comments(kind, cursor, seen)
-        if cursor is None and newest is not None:
-            self._read_comments(kind, iso(newest), seen, skip_seen=True)
-        newest = max(filter(None, (newest, since)), default=None)
-        self._flush("comments", partition, cursor=iso(newest) if newest and newest != since else None)
+        if cursor is None:
+            seen: set[str] = set()
+            newest = self._read_comments(kind, None, seen)
+            new_cursor = iso(newest) if newest else None
+            if new_cursor:
+                self._read_comments(kind, new_cursor, seen, skip_seen=True)
+        else:
+            new_cursor = self._comments_window(kind, cursor)
+        self._flush("comments", partition, cursor=new_cursor if new_cursor != cursor else None)
         if self.cache is not None:
             path = "issues/comments" if kind == "issue" else "pulls/comments"
             self.cache.prune(self.client.url(f"/repos/{self.repo}/{path}") + "?",
-                             self._comments_url(kind, iso(newest)) if newest else None)
+                             self._comments_url(kind, new_cursor) if new_cursor else None)
 
     def _comments_url(self, kind: str, since: str | None) -> str:
         path = "issues/comments" if kind == "issue" else "pulls/comments"
         return self.client.url(f"/repos/{self.repo}/{path}", {"sort": "updated", "direction": "desc",
                                                               "per_page": self.client.per_page, "since": since})
 
-    def _read_comments(self, kind: str, since: str | None, seen: set[str] | None, *,
-                       skip_seen: bool = False) -> datetime | None:
-        listing = self.client.issue_comments if kind == "issue" else self.client.review_comments
+    def _listing(self, kind: str):
+        return self.client.issue_comments if kind == "issue" else self.client.review_comments
+
+    def _read_comments(self, kind: str, since: str | None, seen: set[str], *, skip_seen: bool = False) -> datetime | None:
+        """A full listing (page by page); returns the newest updated_at."""
         newest = None
-        for page in listing(self.repo, since=since):
-            if page.not_modified:
-                continue
-            parsed = parse_records(_unseen(page.items, seen, skip_seen), parse_comment, self._comment_key, workspace_id=self.workspace_id,
-                                   repo=self.repo, kind=kind)
+        for page in self._listing(kind)(self.repo, since=since):
+            parsed = parse_records(_unseen(page.items, seen, skip_seen), parse_comment, self._comment_key,
+                                   workspace_id=self.workspace_id, repo=self.repo, kind=kind)
             for row in parsed.rows:
                 moment = row["updated_at"] or row["created_at"]
                 newest = max(newest or moment, moment)
             self._add("comments", f"{self.repo}#{kind}", parsed)
         return newest
+
+    def _comments_window(self, kind: str, cursor: str) -> str:
+        items = [item for page in self._listing(kind)(self.repo, since=cursor) if not page.not_modified
+                 for item in page.items]
+        if not items:
+            return cursor
+        parsed = parse_records(items, parse_comment, self._comment_key, workspace_id=self.workspace_id,
+                               repo=self.repo, kind=kind)
+        stored = dict(((kind_, comment_id), updated) for kind_, comment_id, updated in self.wh.query(
+            "SELECT kind, comment_id, updated_at FROM core.github_comments WHERE workspace_id = ? AND repo = ? "
+            "AND kind = ? AND comment_id IN (SELECT unnest(?::BIGINT[]))",
+            [self.workspace_id, self.repo, kind, [r["comment_id"] for r in parsed.rows]]))
+        fresh = Parsed(rejected=parsed.rejected)
+        for row, raw in zip(parsed.rows, parsed.raw):
+            if stored.get((kind, row["comment_id"])) != row["updated_at"]:
+                fresh.rows.append(row)
+                fresh.raw.append(raw)
+        self._add("comments", f"{self.repo}#{kind}", fresh)
+        moments = [r["updated_at"] or r["created_at"] for r in parsed.rows]
+        advance = len(items) > self.client.per_page // 2 and moments
+        return iso(max(moments)) if advance else cursor
 
     # -- batching ------------------------------------------------------------------------------
 

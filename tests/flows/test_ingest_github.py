@@ -14,7 +14,7 @@ DETAILS = ("/repos/{owner}/{repo}/pulls/{pull_number}/reviews", "/repos/{owner}/
 def test_ten_percent_faults_reach_ground_truth_then_three_changed_prs_cost_a_handful_of_requests(
         sandbox, warehouse_path, monkeypatch):
     monkeypatch.setenv("GITHUB_TIMEOUT_S", "1")
-    world = World.generate(seed=7, size="default")
+    world = World.generate(seed=7, size=1500)  # half the default workspace: ~190 PRs, ~400 requests
     faults = FaultPlan(rate=0.1, seed=3, retry_after_s=1, timeout_delay_s=1.5, slow_delay_s=0.2)
     server = sandbox(world, faults=faults)
     counts = ingest_github()

@@ -105,6 +105,40 @@ def test_changes_to_three_prs_cost_requests_in_proportion_and_late_changes_are_s
     assert sum(by_endpoint.values()) == 3 * len(world.github_repos) + 1 + 6
     assert set(statuses_by_repo(server)[other]) == {304}     # the untouched repository: 304s only
 
+    reset(server)  # nothing changed since: every repository, the changed one too, answers 304s only
+    sync_all(world, server, wh)
+    assert {status for counts in statuses_by_repo(server).values() for status in counts} == {304}
+
+
+def test_a_cursor_stays_while_its_listing_is_small_and_moves_up_when_it_grows(tmp_path):
+    world = World.generate(seed=7, size="tiny")
+    with SandboxServer(world) as server:
+        wh = Warehouse(tmp_path / "wh.duckdb")
+        repo = world.github_repos[0]
+
+        def sync():
+            cache = WarehouseHttpCache(wh, world.workspace_id)
+            with GitHubClient(world.github_token, server.github_api_url, cache=cache, cache_bodies=False,
+                              per_page=6) as client:  # a listing of more than 3 moves the cursor
+                sync_repo(client, wh, world.workspace_id, repo, cache=cache)
+
+        def cursor():
+            return wh.cursor(world.workspace_id, "github", "issues", repo)
+
+        sync()
+        first = cursor()
+        pulls = [p for _, p in world.github.pulls(repo)]
+        world.github_update_pr(repo, pulls[0].number, body="one change")
+        sync()
+        assert cursor() == first  # the listing at the cursor holds two items: it stays
+        for pull in pulls[1:4]:
+            world.github_update_pr(repo, pull.number, body="more changes")
+        sync()
+        assert cursor() > first  # five items: it moves up to the newest
+        expected = {(r["number"], r["body"]) for r in world.expected_github_rows()["core.github_pull_requests"]
+                    if r["repo"] == repo}
+        assert set(wh.query("SELECT number, body FROM core.github_pull_requests")) == expected
+
 
 def test_malformed_records_are_quarantined_with_reasons_and_the_rest_loads(tmp_path):
     world = World.generate(seed=7, size="tiny")
