@@ -88,11 +88,10 @@ PRIORITY_LABELS = {0: "No priority", 1: "Urgent", 2: "High", 3: "Medium", 4: "Lo
 
 
 def schema_path() -> Path:
-    """PMFLOW_LINEAR_SCHEMA, else $PMFLOW_CONTRACTS_DIR/linear/schema.graphql (default /work/shared/contracts)."""
-    explicit = os.environ.get("PMFLOW_LINEAR_SCHEMA")
-    if explicit:
-        return Path(explicit)
-    return Path(os.environ.get("PMFLOW_CONTRACTS_DIR", "/work/shared/contracts")) / "linear" / "schema.graphql"
+    """PMFLOW_LINEAR_SCHEMA, else the vendored official schema."""
+    from connectors.sandbox import CONTRACTS_DIR
+
+    return Path(os.environ.get("PMFLOW_LINEAR_SCHEMA") or CONTRACTS_DIR / "linear" / "schema.graphql")
 
 
 _SCHEMAS: dict[Path, GraphQLSchema] = {}

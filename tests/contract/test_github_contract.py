@@ -5,23 +5,19 @@ from __future__ import annotations
 
 import copy
 import json
-import os
-from pathlib import Path
 
 import httpx
 import jsonschema
 import pytest
 
 from connectors.github import GitHubClient
+from connectors.sandbox import CONTRACTS_DIR
 from connectors.sandbox.server import SandboxServer
 from connectors.sandbox.world import World
 from tasks.github import WarehouseHttpCache, sync_repo
 from warehouse import Warehouse
 
-CONTRACTS = Path(os.environ.get("PMFLOW_CONTRACTS_DIR") or Path(__file__).resolve().parents[2].parent / "shared" / "contracts")
-SPEC = CONTRACTS / "github" / "github-rest-subset-2022-07-18.json"
-
-pytestmark = pytest.mark.skipif(not SPEC.exists(), reason=f"no GitHub contract at {SPEC}")
+SPEC = CONTRACTS_DIR / "github" / "github-rest-subset-2022-07-18.json"
 
 
 @pytest.fixture(scope="module")

@@ -12,10 +12,6 @@ from connectors.sandbox.world import World
 from pmflow.settings import LinearSettings
 from tasks.linear import run_linear_sync
 
-pytestmark = pytest.mark.skipif(not schema_path().exists(), reason=f"Linear schema not found at {schema_path()} "
-                                "(set PMFLOW_LINEAR_SCHEMA or PMFLOW_CONTRACTS_DIR)")
-
-
 @pytest.fixture(scope="module")
 def schema():
     return linear_schema(schema_path())

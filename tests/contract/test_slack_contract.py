@@ -4,16 +4,15 @@ call as POST, which Slack accepts for all methods."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
-
 import pytest
 
+from connectors.sandbox import CONTRACTS_DIR
 from connectors.sandbox.server import SandboxServer
 from connectors.sandbox.world import World
 from tasks.slack import SOURCE, slack_client, sync_channel_messages
 from warehouse import Warehouse
 
-SPEC = Path(__file__).resolve().parents[2].parent / "shared" / "contracts" / "slack" / "slack_web_openapi_v2.json"
+SPEC = CONTRACTS_DIR / "slack" / "slack_web_openapi_v2.json"
 
 
 @pytest.fixture(scope="module")

@@ -4,9 +4,7 @@ from __future__ import annotations
 import base64
 import copy
 import json
-import os
 from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
 import pytest
@@ -14,10 +12,10 @@ from jsonschema import Draft4Validator
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from connectors.sandbox import SandboxServer, World
+from connectors.sandbox import CONTRACTS_DIR, SandboxServer, World
 from connectors.sandbox.slack_data import parse_ts
 
-SPEC = Path(os.environ.get("PMFLOW_CONTRACTS_DIR", "/work/shared/contracts")) / "slack/slack_web_openapi_v2.json"
+SPEC = CONTRACTS_DIR / "slack" / "slack_web_openapi_v2.json"
 
 
 @pytest.fixture(scope="module")
