@@ -102,6 +102,8 @@ class _TermVectors:
     def fit(cls, tickets: Sequence[TicketDoc], weights: RetrievalWeights) -> _TermVectors:
         vocabulary = TermVocabulary()
         counts = vocabulary.fit_counts([t.title for t in tickets] + [t.body for t in tickets])
+        if not len(vocabulary):
+            raise ValueError("no ticket has indexable text")
         titles, full = _title_and_full(counts, len(tickets))
         tfidf = TfidfTransformer(sublinear_tf=True).fit(full)
         stacked = sp.hstack([tfidf.transform(full), tfidf.transform(titles)], format="csr", dtype=np.float32)
@@ -199,11 +201,15 @@ class LocalRetriever:
         ``before`` keeps only tickets created strictly before it: one datetime for all queries
         or one per query (None: no limit). Tickets without a creation time are always kept.
         """
+        if not queries:
+            return np.zeros((0, len(self._ids)), dtype=np.float32)
         scores = self._dense_scores(queries, self._limits(before, len(queries)))
         return scores[:, self._position_of_input]  # drops the padding too
 
     def rank(self, queries: Sequence[QueryDoc], k: int = 10, before: Before = None) -> list[Ranking]:
         """Top ``k`` (ticket_id, score) per query, best first; tickets scoring 0 are left out."""
+        if k < 1:
+            raise ValueError(f"k must be at least 1, not {k}")
         limits = self._limits(before, len(queries))
         rankings: list[Ranking] = []
         for start in range(0, len(queries), QUERY_BATCH):

@@ -158,6 +158,15 @@ def test_extra_scorer_joins_the_fusion():
     assert fused.scores([query]).max() <= 1.0
 
 
-def test_fit_needs_tickets():
+def test_fit_needs_tickets_with_text():
     with pytest.raises(ValueError):
         LocalRetriever().fit([])
+    with pytest.raises(ValueError):
+        LocalRetriever().fit([TicketDoc("ENG-1", "", "")])
+
+
+def test_no_queries_and_bad_k(retriever):
+    assert retriever.rank([]) == []
+    assert retriever.scores([]).shape == (0, len(TICKETS))
+    with pytest.raises(ValueError):
+        retriever.rank([QueryDoc(body="login")], k=0)
