@@ -30,8 +30,11 @@ class MatchSettings(BaseSettings):
     calibration_intercept: float = -6.0
     calibration_score: float = 12.0
     calibration_margin: float = 30.0
-    """P(best candidate is the unit's ticket) = sigmoid(intercept + score * s1 + margin * (s1 - s2)),
-    s1 and s2 the retrieval scores of the best and second candidates (logistic fit)."""
+    calibration_coverage: float = 0.0
+    calibration_coverage_margin: float = 0.0
+    """P(best candidate is the unit's ticket) = sigmoid(intercept + score * s1 + margin * (s1 - s2)
+    + coverage * c1 + coverage_margin * (c1 - c2)): s1, s2 the retrieval scores of the best and
+    second candidates, c1, c2 the share of the unit's opening text they cover (logistic fit)."""
     link_probability: float = 0.9
     """Least calibrated probability for `linked`."""
     suggest_probability: float = 0.5
@@ -43,7 +46,7 @@ class MatchSettings(BaseSettings):
     """Candidates kept per unit (stored in marts.ticket_links.candidates)."""
 
     # -- retrieval ---------------------------------------------------------------------------------
-    semantic_weight: float = 2.0
+    semantic_weight: float = 4.0
     """Weight of the local semantic scorers (learned from the workspace's own tickets) beside the
     lexical TF-IDF similarity (weight 1)."""
     embedding_weight: float = 1.0

@@ -10,8 +10,9 @@ is copied into the defaults of pmflow/matching_settings.py):
 1. Decide every unit of the calibration world. Stages 1 (references) and the not-work rules do
    not depend on thresholds; for every other unit keep the retrieval scores of its best and second
    candidates, s1 and s2.
-2. Fit a logistic regression of "the best candidate is the unit's ticket" on (s1, s1 - s2) over
-   the work-like units (truth: ticket or new_work): its output is the calibrated probability.
+2. Fit a logistic regression of "the best candidate is the unit's ticket" on (s1, s1 - s2, c1,
+   c1 - c2), c the coverage of the unit's opener by the candidate, over the work-like units
+   (truth: ticket or new_work): its output is the calibrated probability.
 3. Choose, on a grid, ``not_work_max_score`` and ``suggest_probability`` maximising the F1 of
    new work, then ``link_probability`` maximising the recall of `linked` subject to its precision
    (references included) reaching ``target_precision`` (0.95).
@@ -159,6 +160,12 @@ class _Point:
     top: str | None
     s1: float
     s2: float
+    c1: float = 0.0
+    c2: float = 0.0
+
+    @property
+    def features(self) -> list[float]:
+        return [self.s1, self.s1 - self.s2, self.c1, self.c1 - self.c2]
 
 
 def _points(decisions: Sequence[Decision], world) -> list[_Point]:
@@ -170,10 +177,12 @@ def _points(decisions: Sequence[Decision], world) -> list[_Point]:
             continue
         stage = "reference" if d.method == "reference" else "rules" if d.method == "rules" and d.score == 1.0 else "retrieval"
         cands = d.candidates
+        c1, c2 = d.coverage or (0.0, 0.0)
         points.append(_Point(
             t["kind"], t["ticket"], stage,
             stage == "reference" and d.ticket is not None and d.ticket.identifier == t["ticket"],
             cands[0][0] if cands else None, cands[0][1] if cands else 0.0, cands[1][1] if len(cands) > 1 else 0.0,
+            c1, c2,
         ))
     return points
 
@@ -185,13 +194,14 @@ def calibrate(decisions: Sequence[Decision], world, *, target_precision: float =
     points = _points(decisions, world)
     retrieval = [p for p in points if p.stage == "retrieval"]
     work = [p for p in retrieval if p.kind in ("ticket", "new_work")]
-    x = np.array([[p.s1, p.s1 - p.s2] for p in work])
+    x = np.array([p.features for p in work])
     y = np.array([p.kind == "ticket" and p.top == p.truth_ticket for p in work])
-    model = LogisticRegression(C=100.0).fit(x, y)
-    intercept, (w_score, w_margin) = float(model.intercept_[0]), model.coef_[0]
+    model = LogisticRegression(C=100.0, max_iter=1000).fit(x, y)
+    intercept, weights = float(model.intercept_[0]), [float(w) for w in model.coef_[0]]
 
     def prob(p: _Point) -> float:
-        return 1 / (1 + math.exp(-(intercept + w_score * p.s1 + w_margin * (p.s1 - p.s2))))
+        z = intercept + sum(w * f for w, f in zip(weights, p.features))
+        return 1 / (1 + math.exp(-max(-50.0, min(50.0, z))))
 
     probs = {id(p): prob(p) for p in retrieval}
     refs = [p for p in points if p.stage == "reference"]
@@ -224,8 +234,10 @@ def calibrate(decisions: Sequence[Decision], world, *, target_precision: float =
     return {
         "settings": {
             "calibration_intercept": round(intercept, 4),
-            "calibration_score": round(float(w_score), 4),
-            "calibration_margin": round(float(w_margin), 4),
+            "calibration_score": round(weights[0], 4),
+            "calibration_margin": round(weights[1], 4),
+            "calibration_coverage": round(weights[2], 4),
+            "calibration_coverage_margin": round(weights[3], 4),
             "link_probability": round(best_link[1], 2),
             "suggest_probability": round(suggest, 2),
             "not_work_max_score": round(not_work_max, 2),

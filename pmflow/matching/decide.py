@@ -19,8 +19,11 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+import scipy.sparse as sp
+
 from pmflow.matching.classify import classify
-from pmflow.matching.retrieval import LocalRetriever, QueryDoc, Scorer, TicketDoc
+from pmflow.matching.retrieval import LocalRetriever, QueryDoc, TicketDoc
 from pmflow.matching.semantic import SemanticScorer
 from pmflow.matching.text import extract_ticket_refs
 from pmflow.matching.units import Ticket, Unit, plain_text, without_code
@@ -44,6 +47,7 @@ class Decision:
     candidates: list[tuple[str, float]] = field(default_factory=list)
     probability: float | None = None
     """Calibrated probability that the best candidate is the unit's ticket (retrieval decisions)."""
+    coverage: tuple[float, float] | None = None
 
 
 # -- stage 1 -------------------------------------------------------------------------------------
@@ -102,38 +106,136 @@ def unit_query(unit: Unit) -> QueryDoc:
 
 
 class Ranker:
-    """Local retrieval fused with the semantic scorer, plus any extra scorer (embeddings)."""
+    """Candidates from each method, fused on their union.
 
-    def __init__(self, tickets: Sequence[Ticket], settings: MatchSettings,
-                 extra_scorers: Sequence[tuple[Scorer, float]] = (), linked_text: dict[str, list[str]] | None = None):
-        scorers: list[tuple[Scorer, float]] = []
-        if settings.semantic_weight > 0:
-            scorers.append((SemanticScorer(), settings.semantic_weight))
-        scorers.extend(extra_scorers)
-        self.retriever = LocalRetriever(extra_scorers=scorers)
+    Lexical candidates come from the local retriever (TF-IDF with a title field), semantic ones
+    from the translation scorer (both sparse), and, when configured, embedding ones from a dense
+    product. Every (unit, candidate) pair then gets all its similarities (the latent LSA one and
+    the embedding one by a pairwise dot product) and the fused score
+
+        (lexical + semantic_weight * semantic + embedding_weight * embedding) / (1 + weights)
+
+    where a lexical similarity outside the retriever's top ``CANDIDATES`` counts as 0. Fusing on
+    candidates keeps the cost linear in units x candidates rather than units x tickets.
+    """
+
+    CANDIDATES = 30
+    BATCH = 2048
+
+    def __init__(self, tickets: Sequence[Ticket], settings: MatchSettings, embeddings: object | None = None,
+                 linked_text: dict[str, list[str]] | None = None):
         linked_text = linked_text or {}
-        self.retriever.fit([ticket_doc(t, comments=settings.ticket_comments, linked_text=linked_text.get(t.identifier, ()))
-                            for t in tickets])
+        docs = [ticket_doc(t, comments=settings.ticket_comments, linked_text=linked_text.get(t.identifier, ()))
+                for t in tickets]
+        self.ids = [d.id for d in docs]
+        self.settings = settings
+        self.retriever = LocalRetriever().fit(docs)
+        self.semantic = SemanticScorer()
+        self.semantic.fit(docs)
+        self.embeddings = embeddings
+        if embeddings is not None:
+            embeddings.fit(docs)
+        self._column = {ticket_id: i for i, ticket_id in enumerate(self.ids)}
 
-    def rank(self, units: Sequence[Unit], k: int) -> list[list[tuple[str, float]]]:
-        if not units:
-            return []
-        return self.retriever.rank([unit_query(u) for u in units], k=max(k, 2))
+    def rank(self, units: Sequence[Unit], k: int) -> tuple[list[list[tuple[str, float]]], list[tuple[float, float]]]:
+        """Per unit: the top-k (ticket_id, fused score), and the coverage of its opener by the
+        best two candidates (see SemanticScorer.coverage)."""
+        queries = [unit_query(u) for u in units]
+        if self.embeddings is not None and queries:
+            self.embeddings.prepare(queries)
+        rankings: list[list[tuple[str, float]]] = []
+        coverages: list[tuple[float, float]] = []
+        for start in range(0, len(queries), self.BATCH):
+            ranked, covered = self._rank_batch(queries[start:start + self.BATCH], max(k, 2))
+            rankings.extend(ranked)
+            coverages.extend(covered)
+        return rankings, coverages
+
+    def _rank_batch(self, queries: list[QueryDoc], k: int):
+        n_queries, n_tickets, depth = len(queries), len(self.ids), self.CANDIDATES
+        lexical = self.retriever.rank(queries, k=depth)
+        lex_rows = np.array([r for r, ranking in enumerate(lexical) for _ in ranking], dtype=np.int64)
+        lex_cols = np.array([self._column[t] for ranking in lexical for t, _ in ranking], dtype=np.int64)
+        lex_vals = np.array([score for ranking in lexical for _, score in ranking], dtype=np.float32)
+        lex = sp.csr_matrix((lex_vals, (lex_rows, lex_cols)), shape=(n_queries, n_tickets))
+
+        counts = self.semantic.opener_counts([q.title or q.body for q in queries])
+        translation = self.semantic.translation(counts)
+        rows, cols = [lex_rows], [lex_cols]
+        tr_rows, tr_cols = _sparse_top_k(translation, depth)
+        rows.append(tr_rows)
+        cols.append(tr_cols)
+        emb_queries = None
+        if self.embeddings is not None:
+            emb_queries = self.embeddings.query_vectors(queries)
+            emb_rows, emb_cols = _dense_top_k(emb_queries @ self.embeddings.ticket_vectors.T, depth)
+            rows.append(emb_rows)
+            cols.append(emb_cols)
+        pairs = np.unique(np.concatenate(rows) * n_tickets + np.concatenate(cols))
+        rows, cols = pairs // n_tickets, pairs % n_tickets
+        if len(pairs) == 0:
+            return [[] for _ in queries], [(0.0, 0.0) for _ in queries]
+
+        semantic = self.semantic
+        latent = np.einsum("ij,ij->i", semantic.latent_queries(counts)[rows], semantic.latent_tickets[cols])
+        similarity = (semantic.translation_weight * np.asarray(translation[rows, cols]).ravel()
+                      + semantic.latent_weight * np.clip(latent, 0, 1)) / (
+            semantic.translation_weight + semantic.latent_weight)
+        weights = 1.0 + self.settings.semantic_weight
+        fused = np.asarray(lex[rows, cols]).ravel() + self.settings.semantic_weight * similarity
+        if emb_queries is not None:
+            embedding = np.clip(np.einsum("ij,ij->i", emb_queries[rows], self.embeddings.ticket_vectors[cols]), 0, 1)
+            fused = fused + self.settings.embedding_weight * embedding
+            weights += self.settings.embedding_weight
+        fused = fused / weights
+
+        order = np.lexsort((-fused, rows))
+        rows, cols, fused = rows[order], cols[order], fused[order]
+        first = np.searchsorted(rows, np.arange(n_queries + 1))
+        out = []
+        for r in range(n_queries):
+            a, b = first[r], min(first[r + 1], first[r] + k)
+            out.append([(self.ids[c], float(f)) for c, f in zip(cols[a:b].tolist(), fused[a:b].tolist()) if f > 0])
+        covers = semantic.coverage_of(counts, [[self._column[t] for t, _ in ranking[:2]] for ranking in out])
+        return out, [(c[0] if c else 0.0, c[1] if len(c) > 1 else 0.0) for c in covers]
+
+
+def _sparse_top_k(matrix: sp.csr_matrix, k: int, floor: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
+    """(row, column) of each row's k largest stored entries, among those reaching `floor` times
+    the row's maximum (the rest cannot win the fusion; dropping them first keeps the sort small)."""
+    matrix = matrix.tocsr()
+    row_max = matrix.max(axis=1).toarray().ravel()
+    row_of = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+    matrix.data[matrix.data < floor * row_max[row_of]] = 0
+    matrix.eliminate_zeros()
+    row_of = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+    order = np.lexsort((-matrix.data, row_of))
+    rank = np.arange(matrix.nnz) - matrix.indptr[row_of[order]]
+    keep = order[rank < k]
+    return row_of[keep].astype(np.int64), matrix.indices[keep].astype(np.int64)
+
+
+def _dense_top_k(matrix: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    k = min(k, matrix.shape[1])
+    cols = np.argpartition(-matrix, k - 1, axis=1)[:, :k]
+    rows = np.repeat(np.arange(matrix.shape[0]), k)
+    return rows.astype(np.int64), cols.ravel().astype(np.int64)
 
 
 # -- stage 3 -------------------------------------------------------------------------------------
 
 
-def link_probability(best: float, runner_up: float, settings: MatchSettings) -> float:
-    """Calibrated P(best candidate is the unit's ticket) from its score and its lead."""
-    z = settings.calibration_intercept + settings.calibration_score * best + settings.calibration_margin * (
-        best - runner_up
-    )
-    return 1 / (1 + math.exp(-z))
+def link_probability(best: float, runner_up: float, coverage: tuple[float, float], settings: MatchSettings) -> float:
+    """Calibrated P(best candidate is the unit's ticket) from its score, its lead over the
+    runner-up, and how much of the unit's opening text it covers (and its lead there)."""
+    z = (settings.calibration_intercept + settings.calibration_score * best
+         + settings.calibration_margin * (best - runner_up) + settings.calibration_coverage * coverage[0]
+         + settings.calibration_coverage_margin * (coverage[0] - coverage[1]))
+    return 1 / (1 + math.exp(-max(-50.0, min(50.0, z))))
 
 
 def decide(unit: Unit, ranking: list[tuple[str, float]], tickets: dict[str, Ticket], settings: MatchSettings,
-           method: str) -> Decision:
+           method: str, coverage: tuple[float, float] = (0.0, 0.0)) -> Decision:
     """Stage 3 for a unit without an explicit reference."""
     candidates = [(ticket_id, round(float(score), 4)) for ticket_id, score in ranking[: settings.candidates]]
     verdict = classify(unit)
@@ -145,11 +247,13 @@ def decide(unit: Unit, ranking: list[tuple[str, float]], tickets: dict[str, Tick
         return Decision(unit, "not_work", None, "rules", round(1 - best, 4),
                         f"no ticket shares its vocabulary (best score {best:.2f} < {settings.not_work_max_score})",
                         candidates)
-    p = link_probability(best, runner_up, settings)
+    p = link_probability(best, runner_up, coverage, settings)
     top = tickets[ranking[0][0]]
-    detail = f"best {top.identifier} score {best:.3f}, lead {best - runner_up:.3f}, P(right ticket) {p:.2f}"
+    detail = (f"best {top.identifier} score {best:.3f}, lead {best - runner_up:.3f}, coverage {coverage[0]:.2f} "
+              f"(lead {coverage[0] - coverage[1]:.2f}), P(right ticket) {p:.2f}")
     if p >= settings.link_probability:
-        return Decision(unit, "linked", top, method, round(p, 4), detail, candidates, p)
+        return Decision(unit, "linked", top, method, round(p, 4), detail, candidates, p, coverage)
     if p >= settings.suggest_probability:
-        return Decision(unit, "suggested", top, method, round(p, 4), detail, candidates, p)
-    return Decision(unit, "new_work", None, method, round(1 - p, 4), f"no ticket fits: {detail}", candidates, p)
+        return Decision(unit, "suggested", top, method, round(p, 4), detail, candidates, p, coverage)
+    return Decision(unit, "new_work", None, method, round(1 - p, 4), f"no ticket fits: {detail}", candidates, p,
+                    coverage)

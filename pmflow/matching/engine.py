@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from pmflow.matching.adjudicate import Adjudicator
-from pmflow.matching.decide import Decision, Ranker, decide, explicit_reference, unit_query
+from pmflow.matching.decide import Decision, Ranker, decide, explicit_reference
 from pmflow.matching.openai_embeddings import Embedder, EmbeddingScorer
 from pmflow.matching.store import write_decisions
 from pmflow.matching.units import (
@@ -110,29 +110,24 @@ def match_workspace(
                 decisions[index] = linked
         rest = [i for i in range(len(units)) if i not in decisions]
 
-    embedder = None
-    extra = []
+    embedder = scorer = None
     if openai_client is not None and settings.embedding_weight > 0:
         embedder = Embedder(openai_client, wh, workspace_id, settings.embedding_model,
                             settings.embedding_dimensions, settings.embedding_batch, run_id)
         scorer = EmbeddingScorer(embedder.embed)
-        extra.append((scorer, settings.embedding_weight))
-    method = "fused" if extra else "bm25"
+    method = "fused" if scorer is not None else "bm25"
 
     with clock("fit"):
         expansions: dict[str, list[str]] = {}
         if settings.expand_with_references:
             for d in decisions.values():
                 expansions.setdefault(d.ticket.identifier, []).append(plain_text(d.unit.text)[:EXPANSION_CHARS])
-        ranker = Ranker(tickets, settings, extra, expansions)
-    if embedder is not None and rest:
-        with clock("embed"):
-            scorer.prepare([unit_query(units[i]) for i in rest])
+        ranker = Ranker(tickets, settings, scorer, expansions)
     with clock("rank"):
-        rankings = ranker.rank([units[i] for i in rest], settings.candidates)
+        rankings, coverages = ranker.rank([units[i] for i in rest], settings.candidates)
     with clock("decide"):
-        for index, ranking in zip(rest, rankings):
-            decisions[index] = decide(units[index], ranking, by_identifier, settings, method)
+        for index, ranking, coverage in zip(rest, rankings, coverages):
+            decisions[index] = decide(units[index], ranking, by_identifier, settings, method, coverage)
 
     usage_rows: list[dict] = []
     if openai_client is not None and settings.max_llm_fraction > 0:
@@ -173,6 +168,8 @@ def _adjudicate(decisions: dict[int, Decision], units: list[Unit], tickets: dict
 
 
 class _Clock:
+    """Wall seconds per stage into `seconds`, and CPU seconds (this process) under "cpu"."""
+
     def __init__(self, seconds: dict[str, float]):
         self.seconds = seconds
 
@@ -181,9 +178,10 @@ class _Clock:
 
         class _Timer:
             def __enter__(self):
-                self.start = time.perf_counter()
+                self.start, self.cpu = time.perf_counter(), time.process_time()
 
             def __exit__(self, *exc):
                 clock.seconds[name] = clock.seconds.get(name, 0.0) + time.perf_counter() - self.start
+                clock.seconds["cpu"] = clock.seconds.get("cpu", 0.0) + time.process_time() - self.cpu
 
         return _Timer()

@@ -153,7 +153,13 @@ class EmbeddingScorer:
         if texts:
             self._queries.update(zip(texts, self.embed(texts)))
 
-    def score(self, queries: Sequence[QueryDoc]) -> np.ndarray:
+    @property
+    def ticket_vectors(self) -> np.ndarray:
+        return self._tickets
+
+    def query_vectors(self, queries: Sequence[QueryDoc]) -> np.ndarray:
         self.prepare(queries)
-        matrix = np.vstack([self._queries[query_text(q)[:MAX_CHARS]] for q in queries])
-        return np.clip(matrix @ self._tickets.T, 0, 1)
+        return np.vstack([self._queries[query_text(q)[:MAX_CHARS]] for q in queries])
+
+    def score(self, queries: Sequence[QueryDoc]) -> np.ndarray:
+        return np.clip(self.query_vectors(queries) @ self._tickets.T, 0, 1)

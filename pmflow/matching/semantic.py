@@ -27,6 +27,8 @@ from sklearn.feature_extraction.text import TfidfTransformer
 from pmflow.matching.retrieval import QueryDoc, TicketDoc
 from pmflow.matching.terms import TermVocabulary
 
+COVERAGE_BATCH = 4096
+
 
 @dataclass
 class SemanticScorer:
@@ -37,16 +39,22 @@ class SemanticScorer:
     min_cooccurrence: int = 3
     associations: int = 40
     latent_dims: int = 50
+    max_mapped_terms: int = 24
+    """A query keeps its heaviest title terms after translation (the light ones are the common
+    words whose long postings make the product dense and slow; cf. RetrievalWeights.max_query_terms)."""
     latent_sample: int = 5000
     """The LSA basis is fitted on at most this many tickets (a random sample), all are projected."""
 
     def fit(self, tickets: Sequence[TicketDoc]) -> None:
         n = len(tickets)
         self._n = n
+        self._row_of = {t.id: i for i, t in enumerate(tickets)}
         self._vocabulary = TermVocabulary()
         counts = self._vocabulary.fit_counts([t.title for t in tickets] + [t.body for t in tickets])
         titles = _binary(counts[:n])
         texts = _binary(counts[:n] + counts[n:])
+        self._texts = texts
+        self._text_idf = None
         # translation: description/title term -> title term, positive PMI over tickets
         title_df = np.asarray(titles.sum(axis=0)).ravel()
         text_df = np.asarray(texts.sum(axis=0)).ravel()
@@ -59,7 +67,10 @@ class SemanticScorer:
             (pmi[positive].astype(np.float32), (rows[positive], cols[positive])), shape=(counts.shape[1],) * 2
         )
         self._translation = _top_per_row(translation, self.associations)
+        self._translation_binary = _binary(self._translation)
         self._title_idf = np.log((1 + n) / (1 + title_df)).astype(np.float32) + 1
+        self._text_idf = np.log((1 + n) / (1 + text_df)).astype(np.float32) + 1
+        self._titles_binary = titles
         self._titles = _normalise_rows(titles.multiply(self._title_idf).tocsr()).T.tocsr()
         # latent: LSA over title twice + description
         self._tfidf = TfidfTransformer(sublinear_tf=True).fit(2 * counts[:n] + counts[n:])
@@ -69,20 +80,84 @@ class SemanticScorer:
         if n > self.latent_sample:
             sample = docs[np.sort(np.random.default_rng(0).choice(n, self.latent_sample, replace=False))]
         self._svd = TruncatedSVD(dims, random_state=0, algorithm="randomized", n_iter=4).fit(sample)
-        self._latent = _normalise_dense(self._svd.transform(docs).astype(np.float32)).T.copy()
+        self._latent_rows = _normalise_dense(self._svd.transform(docs).astype(np.float32))
+        self._latent = self._latent_rows.T.copy()
+
+    @property
+    def size(self) -> int:
+        return self._n
+
+    def opener_counts(self, openers: Sequence[str]) -> sp.csr_matrix:
+        return self._vocabulary.counts(list(openers))
+
+    def translation(self, counts: sp.csr_matrix) -> sp.csr_matrix:
+        """Sparse (openers x tickets) cosine between the openers mapped into title vocabulary and
+        the tickets' titles."""
+        mapped = (_binary(counts) @ self._translation).multiply(self._title_idf).tocsr()
+        mapped = _top_per_row(_normalise_rows(mapped), self.max_mapped_terms)
+        return (mapped @ self._titles).tocsr()
+
+    def latent_queries(self, counts: sp.csr_matrix) -> np.ndarray:
+        """(openers x dims) unit vectors in the LSA space."""
+        return _normalise_dense(self._svd.transform(self._tfidf.transform(counts)).astype(np.float32))
+
+    @property
+    def latent_tickets(self) -> np.ndarray:
+        """(tickets x dims) unit vectors in the LSA space."""
+        return self._latent_rows
 
     def score(self, queries: Sequence[QueryDoc]) -> np.ndarray:
-        openers = [q.title or q.body for q in queries]
-        counts = self._vocabulary.counts(openers)
+        """Dense (queries x tickets) similarities: the Scorer protocol of LocalRetriever."""
+        counts = self.opener_counts([q.title or q.body for q in queries])
         total = self.translation_weight + self.latent_weight
         result = np.zeros((len(queries), self._n), dtype=np.float32)
         if self.translation_weight:
-            mapped = (_binary(counts) @ self._translation).multiply(self._title_idf).tocsr()
-            result += (self.translation_weight / total) * (_normalise_rows(mapped) @ self._titles).toarray()
+            result += (self.translation_weight / total) * self.translation(counts).toarray()
         if self.latent_weight:
-            folded = _normalise_dense(self._svd.transform(self._tfidf.transform(counts)).astype(np.float32))
-            result += (self.latent_weight / total) * np.clip(folded @ self._latent, 0, 1)
+            result += (self.latent_weight / total) * np.clip(self.latent_queries(counts) @ self._latent, 0, 1)
         return np.clip(result, 0, 1, out=result)
+
+    def coverage(self, openers: Sequence[str], ticket_ids: Sequence[Sequence[str]]) -> list[list[float]]:
+        """For each opener and each of its tickets: the idf-weighted share of the opener's terms
+        (those any ticket uses) that the ticket's text contains, or whose translation its title
+        contains. A ticket about the same component but another problem covers about half.
+        Vectorised: one sparse row product per (opener, ticket) pair, in batches."""
+        result: list[list[float]] = []
+        for start in range(0, len(openers), COVERAGE_BATCH):
+            counts = self.opener_counts(openers[start:start + COVERAGE_BATCH])
+            rows = [[self._row_of.get(t, -1) for t in ids] for ids in ticket_ids[start:start + COVERAGE_BATCH]]
+            result.extend(self.coverage_of(counts, rows))
+        return result
+
+    def coverage_of(self, counts: sp.csr_matrix, ticket_rows: Sequence[Sequence[int]]) -> list[list[float]]:
+        """:meth:`coverage` for openers already counted, tickets given by their fit position."""
+        weighted = _binary(counts).multiply(self._text_idf).tocsr()
+        totals = np.asarray(weighted.sum(axis=1)).ravel()
+        pair_unit, pair_ticket = [], []
+        for row, positions in enumerate(ticket_rows):
+            for position in positions:
+                pair_unit.append(row)
+                pair_ticket.append(position)
+        if not pair_unit:
+            return [[] for _ in ticket_rows]
+        pair_ticket = np.array(pair_ticket)
+        known = pair_ticket >= 0
+        candidates, column = np.unique(pair_ticket[known], return_inverse=True)
+        # terms a candidate covers: its own text terms, or any term translating into its title
+        by_translation = self._translation_binary @ self._titles_binary[candidates].T  # terms x candidates
+        covered = (self._texts[candidates].T + by_translation).tocsc()
+        covered.data[:] = 1
+        covered_rows = covered.T.tocsr()  # candidates x terms
+        shares = np.zeros(len(pair_unit))
+        if known.any():
+            units = np.array(pair_unit)[known]
+            hits = np.asarray(weighted[units].multiply(covered_rows[column]).sum(axis=1)).ravel()
+            shares[known] = np.divide(hits, totals[units], out=np.zeros_like(hits), where=totals[units] > 0)
+        result, position = [], 0
+        for positions in ticket_rows:
+            result.append(shares[position:position + len(positions)].tolist())
+            position += len(positions)
+        return result
 
 
 def _binary(matrix: sp.spmatrix) -> sp.csr_matrix:

@@ -54,6 +54,7 @@ class Ticket:
 
 
 def build_match_models(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("SET enable_progress_bar = false")
     build_models(con, MODELS)
 
 

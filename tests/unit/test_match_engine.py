@@ -1,0 +1,107 @@
+"""The matching run over a warehouse holding a tiny sandbox world's ground truth: every unit gets
+one decision, references are right, re-runs process only new or changed units and leave the
+other decisions exactly as they were."""
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from connectors.sandbox.world import World
+from pmflow.matching.calibration import github_truth, sandbox_warehouse, slack_truth
+from pmflow.matching.decide import DECISIONS, METHODS
+from pmflow.matching.engine import match_workspace, matching_workspaces
+from pmflow.matching_settings import MatchSettings
+from warehouse import Warehouse
+
+LINKS = ("SELECT source_kind, source_id, decision, ticket_id, method, score, reason, decided_at, fingerprint "
+         "FROM marts.ticket_links ORDER BY source_id")
+
+
+@pytest.fixture(scope="module")
+def world():
+    return World.generate(7, "tiny")
+
+
+@pytest.fixture(scope="module")
+def loaded(world, tmp_path_factory):
+    """The ground truth loaded once; each test gets its own copy of the file."""
+    path = tmp_path_factory.mktemp("truth") / "warehouse.duckdb"
+    sandbox_warehouse(world, path)
+    return path
+
+
+@pytest.fixture
+def wh(loaded, tmp_path):
+    path = tmp_path / "warehouse.duckdb"
+    shutil.copy(loaded, path)
+    return Warehouse(path)
+
+
+def test_every_unit_gets_one_decision_and_references_are_right(world, wh):
+    report, decisions = match_workspace(wh, world.workspace_id, MatchSettings())
+    units = wh.query("SELECT count(*), count(DISTINCT source_id) FROM staging.match_units")[0]
+    rows = wh.query(LINKS)
+    assert report.units == units[0] == units[1] == len(rows) == len(decisions) > 0
+    assert {r[0] for r in rows} <= {"slack_thread", "slack_message", "github_pr", "github_issue"}
+    assert {r[2] for r in rows} <= set(DECISIONS) and {r[4] for r in rows} <= set(METHODS)
+    assert all((r[3] is None) == (r[2] in ("new_work", "not_work")) for r in rows)
+    assert all(0.0 <= r[5] <= 1.0 for r in rows)
+    truth = {**{k: v["ticket"] for k, v in slack_truth(world).items()}, **github_truth(world)}
+    references = [d for d in decisions if d.method == "reference"]
+    assert references, "the tiny world cites tickets"
+    assert all(d.ticket.identifier == truth[d.unit.source_id] for d in references if d.unit.source_id in truth)
+    assert matching_workspaces(wh) == [world.workspace_id]
+
+
+def test_a_second_run_processes_nothing_and_changes_nothing(world, wh):
+    match_workspace(wh, world.workspace_id, MatchSettings())
+    before = wh.query(LINKS)
+    report, decisions = match_workspace(wh, world.workspace_id, MatchSettings())
+    assert (report.units, decisions) == (0, [])
+    assert wh.query(LINKS) == before
+
+
+def test_only_a_changed_unit_is_decided_again(world, wh):
+    match_workspace(wh, world.workspace_id, MatchSettings())
+    before = {r[1]: r for r in wh.query(LINKS)}
+    channel, ts = wh.query(
+        "SELECT channel_id, ts FROM core.slack_messages WHERE thread_ts IS NULL AND NOT is_deleted ORDER BY ts LIMIT 1")[0]
+    ticket = wh.query("SELECT identifier FROM core.linear_issues ORDER BY identifier LIMIT 1")[0][0]
+    wh.run_sql("UPDATE core.slack_messages SET text = ? WHERE channel_id = ? AND ts = ?",
+               [f"edited: this is {ticket}", channel, ts])
+    report, decisions = match_workspace(wh, world.workspace_id, MatchSettings())
+    assert report.units == 1 and decisions[0].unit.source_id == f"{channel}:{ts}"
+    after = {r[1]: r for r in wh.query(LINKS)}
+    assert after[f"{channel}:{ts}"][2:5] == ("linked", ticket, "reference")
+    assert {k: v for k, v in after.items() if k != f"{channel}:{ts}"} == {
+        k: v for k, v in before.items() if k != f"{channel}:{ts}"}
+
+
+def test_a_message_that_gains_replies_keeps_one_row(world, wh):
+    match_workspace(wh, world.workspace_id, MatchSettings())
+    channel, ts = wh.query(
+        "SELECT channel_id, ts FROM core.slack_messages WHERE thread_ts IS NULL AND NOT is_deleted ORDER BY ts LIMIT 1")[0]
+    reply_ts = f"{int(float(ts)) + 60}.000001"
+    wh.run_sql("UPDATE core.slack_messages SET thread_ts = ts, reply_count = 1 WHERE channel_id = ? AND ts = ?",
+               [channel, ts])
+    wh.run_sql("INSERT INTO core.slack_messages VALUES (?, ?, ?, ?, 'U1', NULL, 'any update on this?', "
+               "to_timestamp(?), NULL, false, 0, NULL)", [world.workspace_id, channel, reply_ts, ts, float(reply_ts)])
+    report, _ = match_workspace(wh, world.workspace_id, MatchSettings())
+    rows = wh.query("SELECT source_kind FROM marts.ticket_links WHERE source_id = ?", [f"{channel}:{ts}"])
+    assert report.units == 1 and rows == [("slack_thread",)]
+
+
+def test_a_workspace_without_tickets_is_left_undecided(world, wh):
+    wh.run_sql("DELETE FROM core.linear_issues")
+    report, decisions = match_workspace(wh, world.workspace_id, MatchSettings())
+    assert report.skipped and "PMFLOW_MATCH_TICKET_WORKSPACE" in report.skipped and decisions == []
+    assert wh.query("SELECT count(*) FROM marts.ticket_links")[0][0] == 0
+
+
+def test_tickets_may_live_under_another_workspace_id(world, wh):
+    wh.run_sql("UPDATE core.linear_issues SET workspace_id = 'linear-org'")
+    settings = MatchSettings(ticket_workspace="linear-org")
+    report, _ = match_workspace(wh, world.workspace_id, settings)
+    assert report.skipped is None and report.tickets == len(world.tickets)
+    assert wh.query("SELECT DISTINCT workspace_id FROM marts.ticket_links") == [(world.workspace_id,)]
