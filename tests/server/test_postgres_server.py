@@ -19,7 +19,8 @@ import pytest
 from connectors.sandbox import SandboxServer, World
 from tests.server.serving import PMFLOW, ROOT, Serve, free_port, serve_env, wait_for_runs, yaml_deployments
 
-pytestmark = pytest.mark.server
+# Slow (measured 3.3 min on a 2-core machine at load average ~9): run it with `pytest -m slow`.
+pytestmark = [pytest.mark.server, pytest.mark.slow]
 
 NOBODY = 65534
 
