@@ -29,15 +29,21 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Protocol
 from urllib.parse import urlencode
 
 import httpx
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
 
 from connectors.errors import PaginationError, PermanentError, TransientError
-from connectors.records import ParseError, Parsed
+from connectors.records import Parsed, ParseError
 from warehouse import Rejected
 
 API_VERSION = "2022-11-28"
@@ -166,7 +172,7 @@ class GitHubClient:
     def close(self) -> None:
         self._http.close()
 
-    def __enter__(self) -> GitHubClient:
+    def __enter__(self) -> GitHubClient:  # noqa: PYI034
         return self
 
     def __exit__(self, *exc_info) -> None:
@@ -265,7 +271,7 @@ class GitHubClient:
     def _reset_text(self) -> str:
         with self._lock:
             reset_at = self._reset_at
-        return datetime.fromtimestamp(reset_at, tz=timezone.utc).isoformat() if reset_at else "an unknown time"
+        return datetime.fromtimestamp(reset_at, tz=UTC).isoformat() if reset_at else "an unknown time"
 
     def _wait_for_primary_limit(self) -> None:
         with self._lock:
@@ -318,9 +324,10 @@ class GitHubClient:
         params = {"state": "all", "sort": "updated", "direction": "desc", "per_page": per_page or self.per_page}
         return self.paginate(f"/repos/{_repo(repo)}/pulls", params)
 
-    def pull(self, repo: str, number: int) -> dict:
+    def pull(self, repo: str, number: int) -> dict | None:
+        """One pull request; None when it is a 304 and the cache keeps no bodies (the caller has it)."""
         page = self.get(self.url(f"/repos/{_repo(repo)}/pulls/{int(number)}"))
-        return page.items
+        return None if page.not_modified and not page.items else page.items
 
     def reviews(self, repo: str, number: int) -> Iterator[Page]:
         return self.paginate(f"/repos/{_repo(repo)}/pulls/{int(number)}/reviews", {"per_page": self.per_page})
@@ -579,12 +586,12 @@ def parse_time(value: Any, name: str, *, required: bool = True) -> datetime | No
         raise ParseError(f"{name} {value!r} is not a valid timestamp") from None
     if moment.tzinfo is None:
         raise ParseError(f"{name} {value!r} has no time zone")
-    return moment.astimezone(timezone.utc)
+    return moment.astimezone(UTC)
 
 
 def iso(moment: datetime) -> str:
     """A ``since`` value GitHub accepts."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _object(obj: Any) -> dict:

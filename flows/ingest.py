@@ -17,9 +17,19 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from tasks.alerts import ALERT_HOOKS
 from tasks.common import publish_load_report, total
 from tasks.github import merge_counts, resolve_github_repos, sync_github_repo
+from tasks.linear import (
+    identify_linear_workspace,
+    sync_linear_catalog,
+    sync_linear_comments,
+    sync_linear_issues,
+)
 from tasks.quality import check_data_quality
-from tasks.linear import identify_linear_workspace, sync_linear_catalog, sync_linear_comments, sync_linear_issues
-from tasks.slack import identify_slack_workspace, sync_slack_channel, sync_slack_channels, sync_slack_users
+from tasks.slack import (
+    identify_slack_workspace,
+    sync_slack_channel,
+    sync_slack_channels,
+    sync_slack_users,
+)
 from warehouse import LoadCounts
 
 

@@ -352,7 +352,9 @@ class _RepoSync:
             if wanted <= seen:
                 break
         for number in sorted(wanted - seen):  # changed after the listing was served, or not listed
-            self._collect_pulls([self.client.pull(self.repo, number)], rows)
+            pull = self.client.pull(self.repo, number)
+            if pull is not None:
+                self._collect_pulls([pull], rows)
         return list(rows.values())
 
     def _collect_pulls(self, items: list, rows: dict[int, dict]) -> None:
@@ -463,10 +465,10 @@ class _RepoSync:
             return cursor
         parsed = parse_records(items, parse_comment, self._comment_key, workspace_id=self.workspace_id,
                                repo=self.repo, kind=kind)
-        stored = dict(((kind_, comment_id), updated) for kind_, comment_id, updated in self.wh.query(
+        stored = {(kind_, comment_id): updated for kind_, comment_id, updated in self.wh.query(
             "SELECT kind, comment_id, updated_at FROM core.github_comments WHERE workspace_id = ? AND repo = ? "
             "AND kind = ? AND comment_id IN (SELECT unnest(?::BIGINT[]))",
-            [self.workspace_id, self.repo, kind, [r["comment_id"] for r in parsed.rows]]))
+            [self.workspace_id, self.repo, kind, [r["comment_id"] for r in parsed.rows]])}
         fresh = Parsed(rejected=parsed.rejected)
         for row, raw in zip(parsed.rows, parsed.raw):
             if stored.get((kind, row["comment_id"])) != row["updated_at"]:

@@ -20,7 +20,18 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from connectors.sandbox import vocab
-from connectors.sandbox.github_data import GHOST, Account, Comment, Commit, Event, GitHubData, Repo, Review, Thread, sha_of
+from connectors.sandbox.github_data import (
+    GHOST,
+    Account,
+    Comment,
+    Commit,
+    Event,
+    GitHubData,
+    Repo,
+    Review,
+    Thread,
+    sha_of,
+)
 
 if TYPE_CHECKING:
     from connectors.sandbox.world import TicketSeed, WorkItem, World
@@ -223,7 +234,7 @@ class _Generator:
                       labels=list(labels))
         is_bot = user.type == "Bot"
         n_commits = commits or (1 if is_bot else 1 + min(int(rng.expovariate(0.5)), 7))
-        author = user if not is_bot else user
+        author = user
         moments = sorted(start + timedelta(minutes=rng.uniform(0, max(1.0, (created - start).total_seconds() / 60)))
                          for _ in range(n_commits))
         moments[0] = start

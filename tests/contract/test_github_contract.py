@@ -64,7 +64,7 @@ def synced(tmp_path_factory):
 
 
 def test_every_request_the_connector_sends_is_in_the_contract(operations, synced):
-    world, server, log, served = synced
+    _, _, log, served = synced
     github = [r for r in log if r.service == "github"]
     assert {r.endpoint for r in github} >= {
         "/repos/{owner}/{repo}/issues", "/repos/{owner}/{repo}/pulls", "/repos/{owner}/{repo}/pulls/{pull_number}",

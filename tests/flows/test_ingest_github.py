@@ -5,7 +5,11 @@ from __future__ import annotations
 from connectors.sandbox.faults import FaultPlan
 from connectors.sandbox.world import World
 from flows.ingest import ingest_github
-from tests.support.github_truth import github_differences, requests_by_endpoint, statuses_by_repo
+from tests.support.github_truth import (
+    github_differences,
+    requests_by_endpoint,
+    statuses_by_repo,
+)
 from warehouse import Warehouse
 
 DETAILS = ("/repos/{owner}/{repo}/pulls/{pull_number}/reviews", "/repos/{owner}/{repo}/issues/{issue_number}/timeline")

@@ -28,7 +28,7 @@ def test_generation_is_deterministic_and_leaves_slack_alone():
 
 
 def test_the_organisation_is_coherent_with_the_work_plan(world):
-    github, slug = world.github, world.company.slug
+    slug = world.company.slug
     assert 2 <= len(world.github_repos) <= 4 and all(r.startswith(f"{slug}/") for r in world.github_repos)
     identifiers = {t.identifier for t in world.tickets}
     truth = world.github_truth
@@ -92,7 +92,7 @@ def test_rest_listings_paginate_filter_and_order_as_github_does(world):
         first = api(server, world, f"/repos/{repo}/issues", state="all", per_page=500)
         assert len(first.json()) <= 100
         page = api(server, world, f"/repos/{repo}/issues", state="all", per_page=3, page=2)
-        rels = dict((rel, url) for url, rel in re.findall(r'<([^>]+)>; rel="(\w+)"', page.headers["Link"]))
+        rels = {rel: url for url, rel in re.findall(r'<([^>]+)>; rel="(\w+)"', page.headers["Link"])}
         assert set(rels) == {"next", "last", "prev", "first"} and rels["next"].endswith("page=3")
         assert any("pull_request" in item for item in first.json())  # /issues lists PRs too
         everything = api(server, world, f"/repos/{repo}/issues", state="all", sort="updated", direction="desc",

@@ -11,7 +11,11 @@ from connectors.github import GitHubClient
 from connectors.sandbox.server import SandboxServer
 from connectors.sandbox.world import World
 from tasks.github import STREAMS, WarehouseHttpCache, sync_repo
-from tests.support.github_truth import github_differences, requests_by_endpoint, statuses_by_repo
+from tests.support.github_truth import (
+    github_differences,
+    requests_by_endpoint,
+    statuses_by_repo,
+)
 from warehouse import Warehouse
 
 DETAIL_ENDPOINTS = ("/repos/{owner}/{repo}/pulls/{pull_number}/reviews",
@@ -202,3 +206,18 @@ def test_a_subset_of_streams(world, server, tmp_path):
     assert wh.query("SELECT count(*) FROM core.github_pr_events") == [(0,)]
     assert wh.query("SELECT count(*) FROM core.github_pull_requests WHERE first_commit_at IS NOT NULL") == [(0,)]
     assert not any(e in requests_by_endpoint(server) for e in DETAIL_ENDPOINTS)
+
+
+def test_a_changed_pr_the_listing_does_not_show_is_fetched_alone(tmp_path, monkeypatch):
+    world = World.generate(seed=7, size="tiny")
+    with SandboxServer(world) as server:
+        wh = Warehouse(tmp_path / "wh.duckdb")
+        sync_all(world, server, wh)
+        repo = world.github_repos[0]
+        number = world.github.pulls(repo)[0][1].number
+        world.github_update_pr(repo, number, title="changed while the listing was served")
+        monkeypatch.setattr(GitHubClient, "pulls", lambda self, repo, per_page=None: iter(()))
+        reset(server)
+        sync_all(world, server, wh)
+        assert requests_by_endpoint(server)["/repos/{owner}/{repo}/pulls/{pull_number}"] == 1
+        assert github_differences(world, wh) == []
