@@ -18,16 +18,8 @@ from datetime import datetime
 
 from prefect import flow
 
-from tasks.journeys import (
-    build_journey_marts,
-    load_agent_event_traces,
-    publish_journey_artifacts,
-)
-
-try:  # failure alerts to Slack, where the shared hooks exist
-    from tasks.alerts import ALERT_HOOKS
-except ImportError:  # pragma: no cover
-    ALERT_HOOKS = {}
+from tasks.alerts import ALERT_HOOKS
+from tasks.journeys import build_journey_marts, load_agent_event_traces, publish_journey_artifacts
 
 
 @flow(name="journeys", **ALERT_HOOKS)
