@@ -6,6 +6,7 @@ offending rows to ops.quarantine (source 'quality'; they stay in core) and recor
 ops.quality_results. In a flow, after the loads:
 
     check_data_quality("slack", workspace_id=workspace.workspace_id)
+    check_data_quality(tables=["core.agent_events"], workspace_id=ws, name="agent-events")
 """
 from __future__ import annotations
 
@@ -35,10 +36,13 @@ def check_data_quality(
     source: str | None = None,
     tables: list[str] | None = None,
     workspace_id: str | None = None,
+    name: str | None = None,
 ) -> QualitySummary:
     """Validates the core tables of `source` (or `tables`, or every core table), for one workspace
-    when `workspace_id` is given."""
+    when `workspace_id` is given. The artifact key is data-quality-<name> (default: the source,
+    else "all" or "tables")."""
     settings = ops_settings()
+    everything = not tables and not source
     tables = list(tables or (tables_of_source(source) if source else core_tables()))
     reports = validate_tables(
         warehouse(),
@@ -49,7 +53,7 @@ def check_data_quality(
         max_quarantined=settings.quality_max_rows_quarantined,
     )
     summary = summarise(reports)
-    name = source or ("all" if not tables or set(tables) == set(core_tables()) else "tables")
+    name = name or source or ("all" if everything else "tables")
     create_table_artifact(
         key=f"data-quality-{name}",
         table=artifact_rows(reports),
