@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from connectors.sandbox.server import SandboxServer  # noqa: E402
 from connectors.sandbox.world import World  # noqa: E402
+from tasks import fanout  # noqa: E402,F401  (Prefect and the connectors imported before any clock starts)
 from warehouse import LoadCounts, Warehouse  # noqa: E402
 
 
