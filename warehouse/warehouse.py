@@ -218,11 +218,15 @@ def _write_batch(con: duckdb.DuckDBPyConnection, batch: Batch, run_id: str | Non
 
 
 def to_arrow(rows: Rows) -> pa.Table:
+    """Rows as an Arrow table. Dict rows contribute the union of their keys (Arrow alone would take
+    the first row's keys and silently drop the rest); a row without a column has NULL there."""
     if isinstance(rows, pa.Table):
         return rows
     if isinstance(rows, pd.DataFrame):
         return pa.Table.from_pandas(rows, preserve_index=False)
-    return pa.Table.from_pylist(list(rows))
+    rows = list(rows)
+    columns = dict.fromkeys(name for row in rows for name in row)
+    return pa.Table.from_pydict({name: [row.get(name) for row in rows] for name in columns})
 
 
 def merge(con: duckdb.DuckDBPyConnection, table: str, rows: Rows) -> tuple[int, int]:

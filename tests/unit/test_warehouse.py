@@ -112,3 +112,12 @@ def test_a_second_writer_waits_then_fails_with_a_clear_message(warehouse_path):
             assert con.execute("SELECT 1").fetchone() == (1,)
     finally:
         holder.join()
+
+
+def test_a_column_that_only_later_rows_carry_is_not_dropped(warehouse_path):
+    wh = Warehouse(warehouse_path)
+    first, later = message("1.000001"), message("2.000001", subtype="bot_message")
+    del first["thread_ts"]
+    wh.write(batch([first, later]))
+    assert wh.query("SELECT ts, subtype FROM core.slack_messages ORDER BY ts") == [
+        ("1.000001", None), ("2.000001", "bot_message")]
