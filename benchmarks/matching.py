@@ -329,10 +329,12 @@ def sandbox_main(args: argparse.Namespace) -> dict:
     --calibrate the fitted thresholds; with --openai request counts of two runs at the sandbox's
     OpenAI endpoint; with --throughput also the whole decision pipeline on --queries synthetic
     threads against --tickets tickets (key "pipeline_throughput")."""
-    from pmflow.matching.sandbox_bench import pipeline_throughput, sandbox_benchmark
+    from pmflow.matching.sandbox_bench import calibrate_on, pipeline_throughput, sandbox_benchmark
 
     size = int(args.size) if str(args.size).isdigit() else args.size
-    result = sandbox_benchmark(args.seed, size, calibrate=args.calibrate, openai=args.openai)
+    if args.calibrate:
+        return calibrate_on([int(s) for s in args.calibration_seeds.split(",")], size)
+    result = sandbox_benchmark(args.seed, size, openai=args.openai)
     if args.throughput:
         result["pipeline_throughput"] = pipeline_throughput(args.queries, args.tickets)
     return result
@@ -348,6 +350,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--seed", type=int, default=7, help="sandbox world seed (--sandbox)")
     parser.add_argument("--size", default="default", help="sandbox world size (--sandbox)")
     parser.add_argument("--calibrate", action="store_true", help="fit the decision thresholds (--sandbox)")
+    parser.add_argument("--calibration-seeds", default="11,13,17", help="worlds --calibrate pools (--sandbox)")
     parser.add_argument("--openai", action="store_true", help="use the sandbox's OpenAI endpoint (--sandbox)")
     args = parser.parse_args(argv)
     if args.sandbox:

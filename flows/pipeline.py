@@ -8,6 +8,7 @@ from __future__ import annotations
 from prefect import flow, task
 
 from flows.ingest import ingest_github, ingest_linear, ingest_slack
+from flows.match_tickets import match_tickets
 from flows.standup import standup
 from tasks.github import github_configured
 from tasks.linear import linear_configured
@@ -35,5 +36,6 @@ def pipeline() -> dict:
         results["ingest-linear"] = linear.result()
     if github is not None:
         results["ingest-github"] = github.result()
+    results["match-tickets"] = match_tickets()  # after ingestion: links threads and PRs to tickets
     results["standup"] = standup()  # last: it reports on what every step above wrote (dry run)
     return results

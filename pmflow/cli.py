@@ -95,6 +95,28 @@ def run_standup(
             print(f"\n[{generated['team']}: {generated['post'].get('action')}]")
 
 
+@run_app.command("match")
+def run_match(
+    workspace: Annotated[str | None, typer.Option(help="Only this workspace id (default: every workspace with units).")] = None,
+    writeback: Annotated[str | None, typer.Option(help="off, dry_run or on [PMFLOW_MATCH_WRITEBACK, off].")] = None,
+) -> None:
+    """Match new and changed Slack threads, GitHub PRs and issues to Linear tickets (marts.ticket_links);
+    write back to Linear only with --writeback on (dry_run lists what it would do)."""
+    if writeback not in (None, "off", "dry_run", "on"):
+        raise typer.BadParameter("choose off, dry_run or on", param_hint="--writeback")
+    apply_prefect_defaults()
+    from flows.match_tickets import match_tickets
+
+    result = _exit_on_known_errors(match_tickets, workspace_id=workspace, writeback=writeback)
+    for workspace_id, outcome in result["workspaces"].items():
+        match = outcome["match"]
+        if match.get("skipped"):
+            print(f"{workspace_id}: {match['skipped']}")
+            continue
+        decided = ", ".join(f"{n} {k}" for k, n in sorted(match["decisions"].items())) or "nothing new"
+        print(f"{workspace_id}: {match['units']} units decided ({decided}); write-back {outcome['writeback']}")
+
+
 @run_app.command("pipeline")
 def run_pipeline() -> None:
     """Run every step of the pipeline once, against what the environment configures."""

@@ -4,8 +4,8 @@
     report, decisions = match_workspace(wh, world.workspace_id, settings)
     metrics = evaluate(decisions, world)
 
-Calibration (run once, by `benchmarks/matching.py --sandbox --calibrate --seed 11`; the result
-is copied into the defaults of pmflow/matching_settings.py):
+Calibration (run once, by `benchmarks/matching.py --sandbox --calibrate` on seeds 11, 13 and 17
+pooled; the result is copied into the defaults of pmflow/matching_settings.py):
 
 1. Decide every unit of the calibration world. Stages 1 (references) and the not-work rules do
    not depend on thresholds; for every other unit keep the retrieval scores of its best and second
@@ -17,7 +17,7 @@ is copied into the defaults of pmflow/matching_settings.py):
    new work, then ``link_probability`` maximising the recall of `linked` subject to its precision
    (references included) reaching ``target_precision`` (0.95).
 
-The acceptance measurement uses a different seed, which calibration never saw.
+The acceptance measurement uses seed 7, which calibration never saw.
 """
 from __future__ import annotations
 
@@ -112,7 +112,7 @@ def evaluate(decisions: Sequence[Decision], world) -> dict:
     not_total = sum(1 for d in slack if d.decision == "not_work")
     kinds = {k: sum(1 for d in slack if truth[d.unit.source_id]["kind"] == k) for k in ("ticket", "new_work", "not_work")}
     result = {
-        "units": len(slack),
+        "slack_units": len(slack),
         "truth": kinds,
         "decisions": {k: sum(1 for d in slack if d.decision == k) for k in ("linked", "suggested", "new_work", "not_work")},
         "linked_precision": round(right / len(linked), 4) if linked else 0.0,
@@ -187,11 +187,12 @@ def _points(decisions: Sequence[Decision], world) -> list[_Point]:
     return points
 
 
-def calibrate(decisions: Sequence[Decision], world, *, target_precision: float = 0.95) -> dict:
-    """Fitted settings (see the module docstring) and the calibration-set figures they give."""
+def calibrate(runs: Sequence[tuple[Sequence[Decision], object]], *, target_precision: float = 0.95) -> dict:
+    """Fitted settings (see the module docstring) and the calibration-set figures they give, from
+    (decisions, world) pairs: one world, or several pooled."""
     from sklearn.linear_model import LogisticRegression
 
-    points = _points(decisions, world)
+    points = [point for decisions, world in runs for point in _points(decisions, world)]
     retrieval = [p for p in points if p.stage == "retrieval"]
     work = [p for p in retrieval if p.kind in ("ticket", "new_work")]
     x = np.array([p.features for p in work])

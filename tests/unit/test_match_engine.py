@@ -85,7 +85,8 @@ def test_a_message_that_gains_replies_keeps_one_row(world, wh):
     reply_ts = f"{int(float(ts)) + 60}.000001"
     wh.run_sql("UPDATE core.slack_messages SET thread_ts = ts, reply_count = 1 WHERE channel_id = ? AND ts = ?",
                [channel, ts])
-    wh.run_sql("INSERT INTO core.slack_messages VALUES (?, ?, ?, ?, 'U1', NULL, 'any update on this?', "
+    wh.run_sql("INSERT INTO core.slack_messages (workspace_id, channel_id, ts, thread_ts, "
+                   "user_id, subtype, text, posted_at, edited_at, is_deleted, reply_count, latest_reply) VALUES (?, ?, ?, ?, 'U1', NULL, 'any update on this?', "
                "to_timestamp(?), NULL, false, 0, NULL)", [world.workspace_id, channel, reply_ts, ts, float(reply_ts)])
     report, _ = match_workspace(wh, world.workspace_id, MatchSettings())
     rows = wh.query("SELECT source_kind FROM marts.ticket_links WHERE source_id = ?", [f"{channel}:{ts}"])
