@@ -1,13 +1,17 @@
-"""The whole pipeline, in order: ingest every configured source, then the analytics built on it.
+"""The whole pipeline, in order: ingest every configured source, match conversations and PRs to
+tickets, rebuild the journey and cost marts, and write the standup.
 
-Schedule: none of its own (each step has its deployment); `pmflow demo` and `pmflow run pipeline`
-run it end to end. Requires what each step requires.
+Schedule: none of its own (each step has its deployment in prefect.yaml); `pmflow demo` and
+`pmflow run pipeline` run it end to end. Requires what each step requires; a source whose
+credentials are not set is skipped.
 """
 from __future__ import annotations
 
 from prefect import flow, task
 
+from flows.costs import costs
 from flows.ingest import ingest_github, ingest_linear, ingest_slack
+from flows.journeys import journeys
 from flows.match_tickets import match_tickets
 from flows.standup import standup
 from tasks.github import github_configured
@@ -36,6 +40,8 @@ def pipeline() -> dict:
         results["ingest-linear"] = linear.result()
     if github is not None:
         results["ingest-github"] = github.result()
-    results["match-tickets"] = match_tickets()  # after ingestion: links threads and PRs to tickets
+    results["match-tickets"] = match_tickets()
+    results["journeys"] = journeys()
+    results["costs"] = costs()
     results["standup"] = standup()  # last: it reports on what every step above wrote (dry run)
     return results

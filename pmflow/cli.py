@@ -117,6 +117,28 @@ def run_match(
         print(f"{workspace_id}: {match['units']} units decided ({decided}); write-back {outcome['writeback']}")
 
 
+@run_app.command("journeys")
+def run_journeys() -> None:
+    """Rebuild the journey marts (stages, time in stage, funnel, stuck work, cycle time) and their charts."""
+    apply_prefect_defaults()
+    from flows.journeys import journeys
+
+    result = _exit_on_known_errors(journeys)
+    print(f"Rebuilt {len(result['marts_s'])} journey models in {sum(result['marts_s'].values()):.1f} s.")
+
+
+@run_app.command("costs")
+def run_costs() -> None:
+    """Load AI usage and costs (OPENAI_ADMIN_KEY, PMFLOW_AGENT_TRACES), price them, rebuild the cost
+    marts and budgets, and alert once per threshold crossed."""
+    apply_prefect_defaults()
+    from flows.costs import costs
+
+    result = _exit_on_known_errors(costs)
+    alerts = result["alerts"]
+    print(f"Cost marts rebuilt; budget alerts sent: {len(alerts['sent'])}, not sent: {len(alerts['skipped'])}.")
+
+
 @run_app.command("pipeline")
 def run_pipeline() -> None:
     """Run every step of the pipeline once, against what the environment configures."""

@@ -6,7 +6,9 @@ import os
 from pmflow.reporting import print_warehouse_summary
 from warehouse import Warehouse
 
+
 def run_demo(seed: int = 7, size: str = "default") -> None:
+    from connectors.sandbox import openai_data
     from connectors.sandbox.server import SandboxServer
     from connectors.sandbox.world import World
 
@@ -21,8 +23,15 @@ def run_demo(seed: int = 7, size: str = "default") -> None:
         # GitHub rows go under the Slack team id, so the demo's tenant is one workspace_id across sources.
         os.environ.update(GITHUB_API_URL=server.github_api_url, GITHUB_TOKEN=world.github_token,
                           GITHUB_REPOS=",".join(world.github_repos), GITHUB_WORKSPACE_ID=world.workspace_id)
-        # The sandbox's data ends at the world's clock: today's standup is the one at world.now.
-        os.environ["PMFLOW_STANDUP_AS_OF"] = world.now.isoformat()
+        # AI usage and costs from the sandbox's OpenAI organization; ticket matching uses the local
+        # method (no model calls), so a real OPENAI_API_KEY in the shell is neither used nor spent.
+        os.environ.pop("OPENAI_API_KEY", None)
+        os.environ.update(OPENAI_BASE_URL=server.openai_base_url, OPENAI_ADMIN_KEY=openai_data.ADMIN_KEY,
+                          PMFLOW_WORKSPACE_ID=world.workspace_id)
+        # The sandbox's data ends at the world's clock: journeys, budgets and today's standup are
+        # computed as of world.now.
+        os.environ.update(PMFLOW_STANDUP_AS_OF=world.now.isoformat(), PMFLOW_JOURNEY_AS_OF=world.now.isoformat(),
+                          PMFLOW_COST_AS_OF=world.now.date().isoformat())
         # No AI summary in the demo: a real OPENAI_API_KEY in the shell must not be spent on it.
         os.environ["PMFLOW_STANDUP_SUMMARY"] = "false"
         from flows.pipeline import pipeline
