@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
+from connectors.errors import TransientError
 from pmflow.matching.engine import match_workspace, matching_workspaces
 from pmflow.matching.writeback import write_back
 from pmflow.matching_settings import MatchSettings, match_settings, openai_model_settings
@@ -45,6 +46,19 @@ def linear_write_client():
                         max_retries=settings.max_retries, max_rate_limit_wait_s=settings.max_rate_limit_wait_s)
 
 
+def _raise_transient_if_openai(exc: Exception) -> None:
+    """OpenAI rate limits, 5xx, timeouts and connection errors that outlived the client's own
+    retries become TransientError, which the task's retry policy retries later; anything else
+    (a bad key, a bad request) fails the task at once."""
+    try:
+        import openai
+    except ImportError:  # pragma: no cover
+        return
+    transient = (openai.RateLimitError, openai.InternalServerError, openai.APITimeoutError, openai.APIConnectionError)
+    if isinstance(exc, transient):
+        raise TransientError(f"OpenAI still failing after retries: {type(exc).__name__}") from exc
+
+
 @task(**TRANSIENT_RETRIES)
 def list_match_workspaces(workspace_id: str | None = None) -> list[str]:
     """The workspaces that have units (or just the one asked for)."""
@@ -55,8 +69,12 @@ def list_match_workspaces(workspace_id: str | None = None) -> list[str]:
 def match_workspace_units(workspace_id: str) -> dict:
     """Decides the workspace's new and changed units; returns the run's summary."""
     settings = match_settings()
-    report, _ = match_workspace(warehouse(), workspace_id, settings, openai_client=openai_client(settings),
-                                run_id=current_run_id())
+    try:
+        report, _ = match_workspace(warehouse(), workspace_id, settings, openai_client=openai_client(settings),
+                                    run_id=current_run_id())
+    except Exception as exc:
+        _raise_transient_if_openai(exc)
+        raise
     logger = get_run_logger()
     if report.skipped:
         logger.warning("%s: %s", workspace_id, report.skipped)

@@ -26,6 +26,7 @@ from pmflow.matching.units import (
     load_tickets,
     pending_units,
     plain_text,
+    reference_texts,
     workspaces_with_units,
 )
 from pmflow.matching_settings import MatchSettings
@@ -88,6 +89,7 @@ def match_workspace(
         build_match_models(con)
         units = pending_units(con, workspace_id, all_units=all_units)
         tickets = load_tickets(con, ticket_workspace) if units else []
+        earlier_references = reference_texts(con, workspace_id) if units and not all_units else []
     report.units, report.tickets = len(units), len(tickets)
     if not units:
         return report, []
@@ -120,8 +122,9 @@ def match_workspace(
     with clock("fit"):
         expansions: dict[str, list[str]] = {}
         if settings.expand_with_references:
-            for d in decisions.values():
-                expansions.setdefault(d.ticket.identifier, []).append(plain_text(d.unit.text)[:EXPANSION_CHARS])
+            texts = [(d.ticket.identifier, d.unit.text) for d in decisions.values()] + earlier_references
+            for identifier, text in texts:
+                expansions.setdefault(identifier, []).append(plain_text(text)[:EXPANSION_CHARS])
         ranker = Ranker(tickets, settings, scorer, expansions)
     with clock("rank"):
         rankings, coverages = ranker.rank([units[i] for i in rest], settings.candidates)
@@ -162,9 +165,24 @@ def _adjudicate(decisions: dict[int, Decision], units: list[Unit], tickets: dict
     cap = math.floor(settings.max_llm_fraction * len(units))
     adjudicator = Adjudicator(client, settings.chat_model, workspace_id, run_id, settings.max_prompt_chars)
     for index in band[:cap]:
-        decisions[index] = adjudicator.adjudicate(decisions[index], tickets)
+        try:
+            decisions[index] = adjudicator.adjudicate(decisions[index], tickets)
+        except Exception as exc:  # noqa: BLE001 - the model is optional: keep the calibrated decisions
+            if not _is_openai_error(exc):
+                raise
+            log.warning("LLM adjudication stopped after %d calls (%s); the remaining units keep their "
+                        "calibrated decision", adjudicator.calls, type(exc).__name__)
+            break
     report.llm_calls = adjudicator.calls
     return adjudicator.usage_rows
+
+
+def _is_openai_error(exc: Exception) -> bool:
+    try:
+        import openai
+    except ImportError:  # pragma: no cover
+        return False
+    return isinstance(exc, openai.APIError)
 
 
 class _Clock:

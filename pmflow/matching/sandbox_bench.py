@@ -57,8 +57,7 @@ def sandbox_benchmark(seed: int = 7, size: str | int = "default", *, openai: boo
         settings = MatchSettings()
         result: dict = {"seed": seed, "size": size}
         if openai:
-            result["openai"] = _openai_runs(world, wh, settings)
-            _, decisions = match_workspace(wh, world.workspace_id, settings, all_units=True)
+            result["openai"], decisions = _openai_runs(world, wh, settings)
         else:
             started = time.perf_counter()
             report, decisions = match_workspace(wh, world.workspace_id, settings)
@@ -72,9 +71,10 @@ def sandbox_benchmark(seed: int = 7, size: str | int = "default", *, openai: boo
         return result
 
 
-def _openai_runs(world, wh: Warehouse, settings: MatchSettings) -> dict:
-    """Two runs with embeddings and adjudication against the sandbox's OpenAI routes; request
-    counts at the sandbox, usage rows in core.llm_usage."""
+def _openai_runs(world, wh: Warehouse, settings: MatchSettings) -> tuple[dict, list]:
+    """Runs with embeddings and adjudication against the sandbox's OpenAI routes: a first run, a
+    second one (nothing changed), and a third deciding every unit again (all texts unchanged);
+    request counts at the sandbox, usage rows in core.llm_usage, and the last run's decisions."""
     from openai import OpenAI
 
     from connectors.sandbox.server import SandboxServer
@@ -84,7 +84,8 @@ def _openai_runs(world, wh: Warehouse, settings: MatchSettings) -> dict:
         counts = []
         for label, all_units in (("first", False), ("second_unchanged", False), ("second_all_units", True)):
             server.reset_stats()
-            report, _ = match_workspace(wh, world.workspace_id, settings, openai_client=client, all_units=all_units)
+            report, decisions = match_workspace(wh, world.workspace_id, settings, openai_client=client,
+                                                all_units=all_units)
             requests = server.stats()["requests"].get("openai", {})
             counts.append({
                 "run": label, "units": report.units, "embedding_requests": requests.get("v1/embeddings", 0),
@@ -95,7 +96,7 @@ def _openai_runs(world, wh: Warehouse, settings: MatchSettings) -> dict:
     usage = wh.query("SELECT endpoint, count(*), sum(input_tokens), sum(output_tokens) FROM core.llm_usage "
                      "WHERE source = 'pipeline' GROUP BY endpoint ORDER BY endpoint")
     return {"runs": counts, "llm_usage_rows": {e: {"calls": n, "input_tokens": i, "output_tokens": o}
-                                               for e, n, i, o in usage}}
+                                               for e, n, i, o in usage}}, decisions
 
 
 # -- throughput ---------------------------------------------------------------------------------------

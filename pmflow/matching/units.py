@@ -80,6 +80,23 @@ def pending_units(con: duckdb.DuckDBPyConnection, workspace_id: str, *, all_unit
     return [Unit(*row) for row in rows]
 
 
+def reference_texts(con: duckdb.DuckDBPyConnection, workspace_id: str) -> list[tuple[str, str]]:
+    """(ticket identifier, unit text) of the units already linked by explicit reference: the
+    ticket documents are expanded with them on every run, so incremental runs rank as a full one."""
+    return con.execute(
+        """
+        SELECT l.ticket_id, u.text
+        FROM marts.ticket_links AS l
+        JOIN staging.match_units AS u ON u.workspace_id = l.workspace_id AND u.source_id = l.source_id
+        JOIN ops.match_fingerprints AS f ON f.workspace_id = u.workspace_id AND f.source_id = u.source_id
+                                        AND f.fingerprint = u.fingerprint
+        WHERE l.workspace_id = ? AND l.decision = 'linked' AND l.method = 'reference' AND l.ticket_id IS NOT NULL
+        ORDER BY l.source_id
+        """,
+        [workspace_id],
+    ).fetchall()
+
+
 def load_tickets(con: duckdb.DuckDBPyConnection, workspace_id: str) -> list[Ticket]:
     rows = con.execute(
         """

@@ -36,7 +36,7 @@ from datetime import UTC, datetime, timedelta
 import duckdb
 
 from connectors.errors import PermanentError, TransientError
-from pmflow.matching.units import plain_text
+from pmflow.matching.units import build_match_models, plain_text
 from pmflow.matching_settings import MatchSettings
 from warehouse import Warehouse
 
@@ -121,6 +121,7 @@ def plan_actions(con: duckdb.DuckDBPyConnection, workspace_id: str, settings: Ma
     entry yet (a `planned` entry, left by a dry run, is planned again)."""
     now = now or datetime.now(UTC)
     since = now - timedelta(days=settings.writeback_since_days)
+    build_match_models(con)
     rows = con.execute(
         """
         SELECT l.source_kind, l.source_id, l.decision, l.ticket_id, l.issue_id, l.score, l.method, l.candidates,

@@ -106,3 +106,17 @@ def test_tickets_may_live_under_another_workspace_id(world, wh):
     report, _ = match_workspace(wh, world.workspace_id, settings)
     assert report.skipped is None and report.tickets == len(world.tickets)
     assert wh.query("SELECT DISTINCT workspace_id FROM marts.ticket_links") == [(world.workspace_id,)]
+
+
+def test_an_incremental_run_decides_as_a_full_run(world, wh):
+    """Units decided alone (the others already decided) rank against the same ticket documents,
+    reference-linked text included, so their decisions equal the full run's."""
+    match_workspace(wh, world.workspace_id, MatchSettings())
+    full = {r[1]: r[2:6] for r in wh.query(LINKS)}
+    redo = [r[0] for r in wh.query("SELECT source_id FROM marts.ticket_links WHERE method NOT IN ('reference', 'rules') "
+                                   "ORDER BY source_id LIMIT 5")]
+    wh.run_sql("DELETE FROM ops.match_fingerprints WHERE source_id IN (SELECT unnest(?))", [redo])
+    report, decisions = match_workspace(wh, world.workspace_id, MatchSettings())
+    assert report.units == len(redo) > 0
+    assert {d.unit.source_id: (d.decision, d.ticket.identifier if d.ticket else None, d.method, d.score)
+            for d in decisions} == {k: full[k] for k in redo}
