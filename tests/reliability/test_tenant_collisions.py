@@ -142,34 +142,3 @@ def test_twin_workspaces_are_stored_apart_and_a_change_in_one_never_touches_the_
     history = "SELECT count(*) FROM core.linear_issue_history h JOIN core.linear_issues i USING (workspace_id, issue_id) " \
               "WHERE workspace_id = ? AND i.identifier = ?"
     assert wh.query(history, [TWIN_TEAM, ticket])[0][0] == wh.query(history, [a.workspace_id, ticket])[0][0] + 1
-
-
-def test_hand_written_colliding_rows_build_marts_per_workspace(tmp_path):
-    """Rows written by hand with identical keys under two workspace ids (no sandbox): the marts
-    built on them keep one row set per workspace, each equal to what that workspace alone gives."""
-    from warehouse import Batch
-
-    def issue(ws: str, state: str) -> dict:
-        return {"workspace_id": ws, "issue_id": "i-1", "identifier": "ENG-1", "title": "same", "state_name": state,
-                "state_type": "started" if state == "In Progress" else "unstarted", "team_key": "ENG",
-                "priority": 0, "created_at": datetime(2026, 11, 1, tzinfo=UTC),
-                "updated_at": datetime(2026, 11, 2, tzinfo=UTC)}
-
-    def hist(ws: str) -> dict:
-        return {"workspace_id": ws, "history_id": "h-1", "issue_id": "i-1", "from_state": "Todo",
-                "to_state": "In Progress", "changed_at": datetime(2026, 11, 2, tzinfo=UTC)}
-
-    together, alone = Warehouse(tmp_path / "together.duckdb"), Warehouse(tmp_path / "alone.duckdb")
-    for ws, state in (("T1", "In Progress"), ("T2", "Todo")):
-        batch = Batch(ws, "linear", "issues", upserts=[("core.linear_issues", [issue(ws, state)]),
-                                                         ("core.linear_issue_history", [hist(ws)] if ws == "T1" else [])])
-        batch.upserts = [(t, r) for t, r in batch.upserts if r]
-        together.write(batch)
-        if ws == "T1":
-            alone.write(batch)
-    as_of = datetime(2026, 11, 20, tzinfo=UTC)
-    build_marts(together, as_of)
-    build_marts(alone, as_of)
-    for table in ("marts.ticket_stage_intervals", "marts.ticket_journeys"):
-        assert rows_of(together, table, "T1") == rows_of(alone, table, "T1")
-        assert rows_of(together, table, "T1") != rows_of(together, table, "T2")
