@@ -194,7 +194,8 @@ def parse_page(body: Any, path: str = "") -> Page:
 
 def complete_until(buckets: Sequence[Mapping], now: int, previous: int | None) -> int | None:
     """The new cursor: the end of the last bucket that closed before `now` (never moves back)."""
-    ends = [int(b["end_time"]) for b in buckets if isinstance(b.get("end_time"), int) and b["end_time"] <= now]
+    ends = [int(b["end_time"]) for b in buckets
+            if isinstance(b, Mapping) and isinstance(b.get("end_time"), int) and b["end_time"] <= now]
     best = max(ends, default=None)
     if previous is not None and (best is None or best < previous):
         return previous
@@ -215,16 +216,22 @@ def parse_usage_bucket(bucket: Mapping, *, endpoint: str, workspace_id: str, max
 
     Returns (accepted [(record_key, payload, row)], rejected [(record_key, payload, reason)])."""
     accepted, rejected = [], []
-    start, end = bucket.get("start_time"), bucket.get("end_time")
-    if not isinstance(start, int) or not isinstance(end, int):
-        return [], [(None, dict(bucket), "bucket without integer start_time/end_time")]
+    problem = bucket_problem(bucket)
+    if problem:
+        return [], [(None, bucket if isinstance(bucket, Mapping) else {"bucket": bucket}, problem)]
+    start, end = bucket["start_time"], bucket["end_time"]
     occurred_at = datetime.fromtimestamp(start, UTC)
     for result in bucket.get("results") or []:
-        payload = {"endpoint": endpoint, "bucket_start": start, "bucket_end": end, **result}
         if not isinstance(result, Mapping):
+            payload = {"endpoint": endpoint, "bucket_start": start, "bucket_end": end, "result": result}
             rejected.append((None, payload, "result is not an object"))
             continue
+        payload = {"endpoint": endpoint, "bucket_start": start, "bucket_end": end, **result}
         key = usage_id(endpoint, start, result)
+        wrong = _not_text(result, ("model", "project_id"))
+        if wrong:
+            rejected.append((key, payload, wrong))
+            continue
         input_tokens = as_int(result.get("input_tokens", 0))
         output_tokens = as_int(result.get("output_tokens", 0) or 0)
         cached = as_int(result.get("input_cached_tokens", 0) or 0)
@@ -264,14 +271,24 @@ def cost_id(bucket_start: int, result: Mapping) -> str:
 def parse_cost_bucket(bucket: Mapping, *, workspace_id: str):
     """Rows for core.openai_costs from one Costs API bucket, plus rejects (same shape as usage)."""
     accepted, rejected = [], []
-    start, end = bucket.get("start_time"), bucket.get("end_time")
-    if not isinstance(start, int) or not isinstance(end, int):
-        return [], [(None, dict(bucket), "bucket without integer start_time/end_time")]
+    problem = bucket_problem(bucket)
+    if problem:
+        return [], [(None, bucket if isinstance(bucket, Mapping) else {"bucket": bucket}, problem)]
+    start, end = bucket["start_time"], bucket["end_time"]
     for result in bucket.get("results") or []:
+        if not isinstance(result, Mapping):
+            rejected.append((None, {"bucket_start": start, "bucket_end": end, "result": result},
+                             "result is not an object"))
+            continue
         payload = {"bucket_start": start, "bucket_end": end, **result}
-        amount = (result.get("amount") or {}) if isinstance(result, Mapping) else {}
+        key = cost_id(start, result)
+        amount = result.get("amount") or {}
+        wrong = ("amount is not an object" if not isinstance(amount, Mapping)
+                 else _not_text(result, ("project_id", "line_item")) or _not_text(amount, ("currency",)))
+        if wrong:
+            rejected.append((key, payload, wrong))
+            continue
         value = amount.get("value")
-        key = cost_id(start, result) if isinstance(result, Mapping) else None
         if isinstance(value, str):
             try:
                 value = float(value)
@@ -292,6 +309,30 @@ def parse_cost_bucket(bucket: Mapping, *, workspace_id: str):
             "currency": str(amount.get("currency") or "usd").lower(),
         }))
     return accepted, rejected
+
+
+def bucket_problem(bucket: Any) -> str | None:
+    """Why a bucket cannot be read at all (its results then go to quarantine with it), or None."""
+    if not isinstance(bucket, Mapping):
+        return f"bucket is {type(bucket).__name__}, expected an object"
+    start, end = bucket.get("start_time"), bucket.get("end_time")
+    if not isinstance(start, int) or isinstance(start, bool) or not isinstance(end, int) or isinstance(end, bool):
+        return "bucket without integer start_time/end_time"
+    try:
+        datetime.fromtimestamp(start, UTC), datetime.fromtimestamp(end, UTC)
+    except (OverflowError, OSError, ValueError):
+        return f"start_time {start} or end_time {end} is not a plausible time"
+    if not isinstance(bucket.get("results") or [], list):
+        return "bucket results is not a list"
+    return None
+
+
+def _not_text(obj: Mapping, names: Sequence[str]) -> str | None:
+    """A reason when one of these fields is present but not a string (a grouping value must be)."""
+    for name in names:
+        if obj.get(name) is not None and not isinstance(obj.get(name), str):
+            return f"{name} is not a string: {obj.get(name)!r}"[:200]
+    return None
 
 
 def day_start(ts: float) -> int:
