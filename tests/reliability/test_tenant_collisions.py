@@ -10,7 +10,7 @@ per-workspace prefixes) into one warehouse; then only the second changes.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 
 import pytest
 
