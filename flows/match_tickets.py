@@ -8,8 +8,8 @@ adjudicating at most 15% of units in the ambiguous band); writes marts.ticket_li
 write-back when enabled (PMFLOW_MATCH_WRITEBACK: off by default, dry_run, on); publishes the
 artifacts "ticket-links-today" (the day's decisions) and "untracked-work".
 
-Schedule: after ingestion (the pipeline flow calls it after the ingest flows; its own deployment
-runs hourly, after the hourly ingestion). Requires: Slack and Linear ingested (core.slack_*,
+Schedule: after ingestion: the pipeline flow calls it once the ingest flows are done, and its
+deployment (prefect.yaml) runs at 15 minutes past every hour, after the hourly ingestion. Requires: Slack and Linear ingested (core.slack_*,
 core.linear_issues; GitHub optional). Optional: OPENAI_API_KEY (+ OPENAI_BASE_URL) for embeddings
 and adjudication, LINEAR_API_KEY for write-back. Settings: pmflow/matching_settings.py
 (PMFLOW_MATCH_*).

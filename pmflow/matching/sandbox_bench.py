@@ -65,6 +65,7 @@ def sandbox_benchmark(seed: int = 7, size: str | int = "default", *, openai: boo
             result["units"] = report.units
             result["tickets"] = report.tickets
             result["seconds"] = round(seconds, 3)
+            result["cpu_seconds"] = round(report.seconds.get("cpu", 0.0), 3)
             result["units_per_s"] = round(report.units / seconds, 1)
             result["stage_seconds"] = report.as_dict()["seconds"]
         result.update(calibration.evaluate(decisions, world))
@@ -117,6 +118,7 @@ def pipeline_throughput(n_threads: int = 100_000, n_tickets: int = 20_000, seed:
         seconds = time.perf_counter() - started
     return {
         "threads": n_threads, "tickets": n_tickets, "units": report.units, "seconds": round(seconds, 2),
+        "cpu_seconds": round(report.seconds.get("cpu", 0.0), 2),
         "units_per_s": round(report.units / seconds, 1), "stage_seconds": report.as_dict()["seconds"],
         "decisions": dict(report.decisions), "cpu_count": os.cpu_count(),
         "load_average_1m": round(os.getloadavg()[0], 2),
