@@ -251,5 +251,5 @@ def task_runner():
     return DaskTaskRunner(cluster_kwargs={
         "n_workers": int(os.environ.get("PMFLOW_DASK_WORKERS", 2)),
         "threads_per_worker": int(os.environ.get("PMFLOW_DASK_THREADS", 4)),
-        "dashboard_address": None,
+        "dashboard_address": ":0",
     })

@@ -89,3 +89,16 @@ def test_per_workspace_limits_are_created_once_and_runs_take_their_slots(two_wor
     with get_client(sync_client=True) as client:
         limit = client.read_global_concurrency_limit_by_name("slack-acme")
     assert (limit.limit, limit.active_slots) == (1, 0)
+
+
+def test_the_deployed_runner_a_local_dask_cluster_of_processes_writes_through_the_file_lock(two_workspaces,
+                                                                                          warehouse_path):
+    """The runner the deployment uses (tasks.fanout.task_runner(): 2 worker processes): tasks in two
+    processes write one warehouse, serialised by its file lock."""
+    from tasks.fanout import task_runner
+
+    counts = ingest_workspaces.with_options(task_runner=task_runner())()
+    wh = Warehouse(warehouse_path)
+    for name, world in two_workspaces.items():
+        assert stored(wh, "core.slack_messages")[world.workspace_id] == len(world.expected_slack_messages())
+        assert counts[name]["slack.messages"].inserted == len(world.expected_slack_messages())
