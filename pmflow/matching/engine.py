@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from pmflow.matching.adjudicate import Adjudicator
+from pmflow.matching.classify import classify
 from pmflow.matching.decide import Decision, Ranker, decide, explicit_reference
 from pmflow.matching.openai_embeddings import Embedder, EmbeddingScorer
 from pmflow.matching.store import write_decisions
@@ -104,12 +105,17 @@ def match_workspace(
     by_identifier = {t.identifier: t for t in tickets}
     team_keys = frozenset(t.team_key for t in tickets if t.team_key)
 
-    with clock("references"):
+    with clock("references_and_rules"):
         decisions: dict[int, Decision] = {}
         for index, unit in enumerate(units):
             linked = explicit_reference(unit, by_identifier, team_keys)
             if linked is not None:
                 decisions[index] = linked
+        for index, unit in enumerate(units):
+            if index not in decisions:
+                verdict = classify(unit)
+                if verdict.not_work:  # decided by the rules: no need to rank it
+                    decisions[index] = Decision(unit, "not_work", None, "rules", 1.0, verdict.rule)
         rest = [i for i in range(len(units)) if i not in decisions]
 
     embedder = scorer = None
@@ -122,7 +128,8 @@ def match_workspace(
     with clock("fit"):
         expansions: dict[str, list[str]] = {}
         if settings.expand_with_references:
-            texts = [(d.ticket.identifier, d.unit.text) for d in decisions.values()] + earlier_references
+            texts = [(d.ticket.identifier, d.unit.text) for d in decisions.values() if d.method == "reference"]
+            texts += earlier_references
             for identifier, text in texts:
                 expansions.setdefault(identifier, []).append(plain_text(text)[:EXPANSION_CHARS])
         ranker = Ranker(tickets, settings, scorer, expansions)
