@@ -9,7 +9,8 @@ Requires PMFLOW_WORKSPACES=acme,globex and, per workspace, the single-workspace 
 prefix: ACME_SLACK_BOT_TOKEN (+ ACME_SLACK_API_URL, ACME_SLACK_CHANNELS ...), ACME_LINEAR_API_KEY
 (+ ACME_LINEAR_WORKSPACE_ID ...), ACME_GITHUB_TOKEN and ACME_GITHUB_REPOS (+ ACME_GITHUB_WORKSPACE_ID);
 or Prefect Secret blocks "acme-slack-bot-token", "acme-linear-api-key", "acme-github-token".
-A source without configuration is skipped for that workspace. See docs/scale.md.
+A source without configuration is skipped for that workspace; without PMFLOW_WORKSPACES the run
+ingests nothing and says so (an explicitly named unknown workspace fails). See docs/scale.md.
 
 Fan-out: Slack channels and GitHub repositories of every workspace, and each workspace's Linear,
 run as tasks on tasks.fanout.task_runner(): a local Dask cluster by default, a remote Dask
@@ -20,10 +21,10 @@ Publishes the artifact ingest-workspaces-load-report (one row per workspace and 
 """
 from __future__ import annotations
 
-from prefect import flow
+from prefect import flow, get_run_logger
 from prefect.artifacts import create_table_artifact
 
-from pmflow.workspaces import select_workspaces, workspace
+from pmflow.workspaces import configured_workspaces, select_workspaces, workspace
 from tasks.alerts import ALERT_HOOKS
 from tasks.fanout import (
     list_workspace_repos,
@@ -39,7 +40,12 @@ from warehouse import LoadCounts
 @flow(name="ingest-workspaces", task_runner=task_runner(), **ALERT_HOOKS)
 def ingest_workspaces(workspaces: list[str] | None = None) -> dict[str, dict[str, LoadCounts]]:
     """Slack, Linear and GitHub of each selected workspace (all of PMFLOW_WORKSPACES when empty)."""
-    names = select_workspaces(workspaces)
+    if not workspaces and not configured_workspaces():
+        # a single-workspace installation: nothing to do, like a source without credentials
+        get_run_logger().warning("PMFLOW_WORKSPACES is not set: no workspace to ingest (docs/scale.md)")
+        names = []
+    else:
+        names = select_workspaces(workspaces)
     sources = {name: workspace(name).sources() for name in names}
 
     linear = {n: sync_workspace_linear.submit(n) for n in names if "linear" in sources[n]}

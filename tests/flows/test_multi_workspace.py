@@ -102,3 +102,11 @@ def test_the_deployed_runner_a_local_dask_cluster_of_processes_writes_through_th
     for name, world in two_workspaces.items():
         assert stored(wh, "core.slack_messages")[world.workspace_id] == len(world.expected_slack_messages())
         assert counts[name]["slack.messages"].inserted == len(world.expected_slack_messages())
+
+
+def test_without_pmflow_workspaces_a_run_ingests_nothing_and_completes(monkeypatch, warehouse_path):
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    monkeypatch.delenv("PMFLOW_WORKSPACES", raising=False)
+    flow = ingest_workspaces.with_options(task_runner=ThreadPoolTaskRunner(max_workers=2))
+    assert flow() == {}
