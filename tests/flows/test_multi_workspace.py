@@ -110,3 +110,17 @@ def test_without_pmflow_workspaces_a_run_ingests_nothing_and_completes(monkeypat
     monkeypatch.delenv("PMFLOW_WORKSPACES", raising=False)
     flow = ingest_workspaces.with_options(task_runner=ThreadPoolTaskRunner(max_workers=2))
     assert flow() == {}
+
+
+def test_a_missing_secret_is_read_from_the_workspace_secret_block(monkeypatch):
+    from prefect.blocks.system import Secret
+
+    from pmflow.workspaces import secret_block_name, workspace
+
+    monkeypatch.delenv("ACMEBLOCK_SLACK_BOT_TOKEN", raising=False)
+    monkeypatch.setenv("PMFLOW_SECRET_BLOCKS", "1")
+    Secret(value="xoxb-from-block").save(secret_block_name("acmeblock", "slack"), overwrite=True)
+    assert workspace("acmeblock").slack().bot_token.get_secret_value() == "xoxb-from-block"
+    monkeypatch.setenv("ACMEBLOCK_SLACK_BOT_TOKEN", "xoxb-from-env")  # the environment wins
+    assert workspace("acmeblock").slack().bot_token.get_secret_value() == "xoxb-from-env"
+    assert workspace("acmeblock").github().token is None  # no block, no variable: unset
