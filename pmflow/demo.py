@@ -28,6 +28,11 @@ def run_demo(seed: int = 7, size: str = "default") -> None:
         os.environ.pop("OPENAI_API_KEY", None)
         os.environ.update(OPENAI_BASE_URL=server.openai_base_url, OPENAI_ADMIN_KEY=openai_data.ADMIN_KEY,
                           PMFLOW_WORKSPACE_ID=world.workspace_id)
+        # The agent platform's trace export (OpenTelemetry GenAI JSONL), as a file beside the warehouse.
+        traces = Warehouse().path.parent / "sandbox" / "agent-traces.jsonl"
+        traces.parent.mkdir(parents=True, exist_ok=True)
+        openai_data.org_for(world).write_agent_traces(traces)
+        os.environ["PMFLOW_AGENT_TRACES"] = str(traces)
         # The sandbox's data ends at the world's clock: journeys, budgets and today's standup are
         # computed as of world.now.
         os.environ.update(PMFLOW_STANDUP_AS_OF=world.now.isoformat(), PMFLOW_JOURNEY_AS_OF=world.now.isoformat(),
