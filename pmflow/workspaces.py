@@ -102,16 +102,21 @@ class WorkspaceConfig:
         return _with_secret(GitHubSettings(_env_prefix=f"{self.prefix}GITHUB_"), self.name, "github")
 
     def sources(self) -> list[str]:
-        """The sources this workspace has credentials for (environment only; no block look-up)."""
-        env = os.environ
+        """The sources this workspace has credentials for (environment, else its Secret blocks):
+        Slack with a bot token, Linear with an API key, GitHub with a token and repositories."""
         out = []
-        if env.get(f"{self.prefix}SLACK_BOT_TOKEN") or env.get(f"{self.prefix}SLACK_API_URL"):
+        if _is_set(self.slack().bot_token):
             out.append("slack")
-        if env.get(f"{self.prefix}LINEAR_API_KEY"):
+        if _is_set(self.linear().api_key):
             out.append("linear")
-        if env.get(f"{self.prefix}GITHUB_REPOS"):
+        github = self.github()
+        if github.repo_list and _is_set(github.token):
             out.append("github")
         return out
+
+
+def _is_set(secret: SecretStr | None) -> bool:
+    return secret is not None and bool(secret.get_secret_value())
 
 
 def workspace(name: str) -> WorkspaceConfig:
