@@ -210,7 +210,12 @@ class GitHubClient:
             with self._lock:
                 self.stats.not_modified += 1
             items = _loads(cached.body, url) if cached.body is not None else []
-            return Page(url, items, _next_link(cached.link), not_modified=True)
+            # The body is unchanged, the links may not be: a listing that grew has a page after
+            # what was its last one. The 304's own Link header wins over the stored one.
+            link = response.headers.get("Link", cached.link)
+            if link != cached.link and self.cache is not None:
+                self.cache.put(url, CachedResponse(cached.etag, cached.body, link))
+            return Page(url, items, _next_link(link), not_modified=True)
         if status == 200:
             try:
                 items = response.json()
