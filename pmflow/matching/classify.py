@@ -32,7 +32,6 @@ _SOCIAL = re.compile(
     r"check out this (talk|article|video|podcast|post|thread)|buenos d[ií]as|bonjour|ça va|ca va|hola|"
     r"guten (morgen|tag)|qu[eé] tal)\b"
     r"|[早晚]上好|谢谢|你好",
-    re.IGNORECASE,
 )
 _ANNOUNCE = re.compile(r"<!(channel|here|everyone)>")
 _WORK_CUE = re.compile(
@@ -41,7 +40,6 @@ _WORK_CUE = re.compile(
     r"fix(es|ing)?|hotfix|deploy\w*|rollback|release|prod(uction)?|staging|feature|request\w*|support|"
     r"blocked|blocker|migrat\w*|upgrade|refactor|endpoint|api|database|queue|job|pipeline|build|"
     r"should|need(s|ed)?|can we|could we|would be great|any plans)\b",
-    re.IGNORECASE,
 )
 _WORD = re.compile(r"[^\W\d_]{3,}")
 _STOP = frozenset("the and for you are but not this that with have has was its it's all any can will just our out "
@@ -70,7 +68,7 @@ def classify(unit: Unit) -> Verdict:
         return Verdict(True, f"system message ({unit.subtype})")
     if not unit.is_slack:
         return WORK
-    opener = plain_text(without_code(unit.opener))
+    opener = plain_text(without_code(unit.opener)).lower()  # the patterns are lower-case
     opener_cue = _WORK_CUE.search(opener) is not None
     if opener_cue:
         return WORK
@@ -81,7 +79,7 @@ def classify(unit: Unit) -> Verdict:
     if not (social or announcement or short):
         return WORK
     # only now read the replies: a work cue there keeps the unit as work
-    thread = plain_text(without_code(unit.text))
+    thread = plain_text(without_code(unit.text)).lower()
     cue = _WORK_CUE.search(thread) is not None
     if social and (not cue or opener_words <= 5):
         return Verdict(True, "social: greeting, thanks, food or time off")

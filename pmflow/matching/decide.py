@@ -119,7 +119,7 @@ class Ranker:
     candidates keeps the cost linear in units x candidates rather than units x tickets.
     """
 
-    CANDIDATES = 30
+    CANDIDATES = 20
     BATCH = 2048
 
     def __init__(self, tickets: Sequence[Ticket], settings: MatchSettings, embeddings: object | None = None,
@@ -235,11 +235,12 @@ def link_probability(best: float, runner_up: float, coverage: tuple[float, float
 
 
 def decide(unit: Unit, ranking: list[tuple[str, float]], tickets: dict[str, Ticket], settings: MatchSettings,
-           method: str, coverage: tuple[float, float] = (0.0, 0.0)) -> Decision:
-    """Stage 3 for a unit without an explicit reference."""
+           method: str, coverage: tuple[float, float] = (0.0, 0.0), *, rules: bool = True) -> Decision:
+    """Stage 3 for a unit without an explicit reference (`rules=False`: the not-work rules
+    already ran and passed it)."""
     candidates = [(ticket_id, round(float(score), 4)) for ticket_id, score in ranking[: settings.candidates]]
-    verdict = classify(unit)
-    if verdict.not_work:
+    verdict = classify(unit) if rules else None
+    if verdict is not None and verdict.not_work:
         return Decision(unit, "not_work", None, "rules", 1.0, verdict.rule, candidates)
     best = ranking[0][1] if ranking else 0.0
     runner_up = ranking[1][1] if len(ranking) > 1 else 0.0

@@ -137,7 +137,7 @@ def match_workspace(
         rankings, coverages = ranker.rank([units[i] for i in rest], settings.candidates)
     with clock("decide"):
         for index, ranking, coverage in zip(rest, rankings, coverages):
-            decisions[index] = decide(units[index], ranking, by_identifier, settings, method, coverage)
+            decisions[index] = decide(units[index], ranking, by_identifier, settings, method, coverage, rules=False)
 
     usage_rows: list[dict] = []
     if openai_client is not None and settings.max_llm_fraction > 0:

@@ -119,10 +119,12 @@ _CODE = re.compile(r"```.*?```", re.DOTALL)
 
 def plain_text(text: str) -> str:
     """Slack mrkdwn as words: links become their label (or URL), mentions and emoji codes go."""
-    text = _LINK.sub(lambda m: m.group(2) or m.group(1), text or "")
+    if not text or ("<" not in text and ":" not in text):
+        return text or ""
+    text = _LINK.sub(lambda m: m.group(2) or m.group(1), text)
     text = _SPECIAL.sub(" ", text)
     return _EMOJI.sub(" ", text)
 
 
 def without_code(text: str) -> str:
-    return _CODE.sub(" ", text)
+    return _CODE.sub(" ", text) if "```" in text else text
