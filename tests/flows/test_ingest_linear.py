@@ -4,19 +4,15 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, ArtifactFilterKey
 
 from connectors.sandbox.faults import FaultPlan
-from connectors.sandbox.linear_api import schema_path
 from connectors.sandbox.world import World
 from flows.ingest import ingest_linear
 from tasks.linear import linear_client, sync_linear
 from tests.support.linear_truth import linear_differences, linear_row_counts
 from warehouse import Warehouse
-
-pytestmark = pytest.mark.skipif(not schema_path().exists(), reason=f"Linear schema not found at {schema_path()}")
 
 
 def linear_requests(server) -> dict[str, int]:

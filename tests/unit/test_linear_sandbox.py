@@ -8,10 +8,7 @@ import httpx
 import pytest
 
 from connectors.sandbox import FaultPlan, SandboxServer, World
-from connectors.sandbox.linear_api import LinearService, linear_schema, schema_path
-
-pytestmark = pytest.mark.skipif(not schema_path().exists(), reason=f"Linear schema not found at {schema_path()} "
-                                "(set PMFLOW_LINEAR_SCHEMA or PMFLOW_CONTRACTS_DIR)")
+from connectors.sandbox.linear_api import LinearService, linear_schema
 
 ALWAYS = dict(rate=1.0, max_consecutive=1)
 ISSUES = """query Page($first: Int, $after: String, $filter: IssueFilter, $archived: Boolean) {
