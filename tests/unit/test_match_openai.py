@@ -65,8 +65,9 @@ def test_embeddings_are_batched_cached_and_their_usage_recorded(world, wh, serve
     first, _ = match_workspace(wh, world.workspace_id, settings, openai_client=client(server))
     texts = wh.query("SELECT count(*) FROM ops.embedding_cache")[0][0]
     calls = embedding_calls(world)[already:]
-    assert first.embedding_requests == requests(server)["v1/embeddings"] == len(calls) == math.ceil(texts / 8)
+    assert first.embedding_requests == requests(server)["v1/embeddings"] == len(calls) >= math.ceil(texts / 8)
     assert all(1 <= c["inputs"] <= 8 for c in calls) and sum(c["inputs"] for c in calls) == texts
+    assert len([c for c in calls if c["inputs"] < 8]) <= 2  # full batches: the tickets', then the units' texts
     assert set(m for (m,) in wh.query("SELECT DISTINCT method FROM marts.ticket_links")) & {"fused", "reference"}
 
     usage = wh.query("SELECT count(*), sum(input_tokens) FROM core.llm_usage "
