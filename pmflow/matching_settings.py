@@ -4,7 +4,7 @@ The decision thresholds were calibrated once on the pooled sandbox ground truth 
 and 17 (default size) with `benchmarks/matching.py --sandbox --calibrate`; the acceptance figures
 are measured on seed 7, which calibration never saw. See pmflow/matching/calibration.py for the
 procedure. Calibration set (1,562 work-like Slack units): precision of `linked` 0.952 at recall
-0.180, new-work F1 0.600.
+0.181, new-work F1 0.597.
 
 | variable | meaning | default |
 |---|---|---|
@@ -29,11 +29,11 @@ class MatchSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PMFLOW_MATCH_", extra="ignore")
 
     # -- stage 3 (calibrated; see the module docstring) -----------------------------------------
-    calibration_intercept: float = -6.0227
-    calibration_score: float = 6.0242
-    calibration_margin: float = 9.6335
-    calibration_coverage: float = 1.7654
-    calibration_coverage_margin: float = 0.8878
+    calibration_intercept: float = -6.018
+    calibration_score: float = 5.8932
+    calibration_margin: float = 9.7673
+    calibration_coverage: float = 1.8426
+    calibration_coverage_margin: float = 0.8238
     """P(best candidate is the unit's ticket) = sigmoid(intercept + score * s1 + margin * (s1 - s2)
     + coverage * c1 + coverage_margin * (c1 - c2)): s1, s2 the retrieval scores of the best and
     second candidates, c1, c2 the share of the unit's opening text they cover (logistic fit)."""
