@@ -6,6 +6,7 @@ LINEAR_API_URL for write-back) and pass keys and small summaries, never the unit
 """
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 from prefect import get_run_logger, task
@@ -47,14 +48,15 @@ def linear_write_client():
 
 
 def _raise_transient_if_openai(exc: Exception) -> None:
-    """OpenAI rate limits, 5xx, timeouts and connection errors that outlived the client's own
-    retries become TransientError, which the task's retry policy retries later; anything else
+    """OpenAI rate limits, 5xx, timeouts, connection errors and cut (unparsable) bodies that outlived
+    the client's own retries become TransientError, which the task's retry policy retries later; anything else
     (a bad key, a bad request) fails the task at once."""
     try:
         import openai
     except ImportError:  # pragma: no cover
         return
-    transient = (openai.RateLimitError, openai.InternalServerError, openai.APITimeoutError, openai.APIConnectionError)
+    transient = (openai.RateLimitError, openai.InternalServerError, openai.APITimeoutError, openai.APIConnectionError,
+                 json.JSONDecodeError)  # a body cut short: the client does not retry it, the task does
     if isinstance(exc, transient):
         raise TransientError(f"OpenAI still failing after retries: {type(exc).__name__}") from exc
 
