@@ -43,8 +43,7 @@ from tenacity import (
 )
 
 from connectors.errors import PaginationError, PermanentError, TransientError
-from connectors.records import Parsed, ParseError
-from warehouse import Rejected
+from connectors.records import Parsed, ParseError, parse_page
 
 API_VERSION = "2022-11-28"
 MAX_PER_PAGE = 100
@@ -546,17 +545,8 @@ def change_of(obj: Any) -> tuple[int, datetime] | None:
 
 
 def parse_records(records: list, parse: Callable[..., dict], key: Callable[[dict], str], **context: Any) -> Parsed:
-    """Like ``records.parse_page``, with GitHub's integer ids and numbers as reject keys."""
-    parsed = Parsed()
-    for record in records:
-        try:
-            row = parse(record, **context)
-        except ParseError as exc:
-            parsed.rejected.append(Rejected(record, str(exc), reject_key(record)))
-            continue
-        parsed.rows.append(row)
-        parsed.raw.append((key(row), record))
-    return parsed
+    """``records.parse_page`` with GitHub's integer ids and numbers as reject keys."""
+    return parse_page(records, parse, key, reject_key=reject_key, **context)
 
 
 def reject_key(record: Any) -> str | None:

@@ -21,14 +21,17 @@ class Parsed:
     rejected: list[Rejected] = field(default_factory=list)
 
 
-def parse_page(records: list[Any], parse: Callable[..., dict], key: Callable[[dict], str], **context: Any) -> Parsed:
-    """Parses every record of a page with `parse`; a record that fails is quarantined, never dropped."""
+def parse_page(records: list[Any], parse: Callable[..., dict], key: Callable[[dict], str], *,
+               reject_key: Callable[[Any], str | None] | None = None, **context: Any) -> Parsed:
+    """Parses every record of a page with `parse`; a record that fails is quarantined, never dropped,
+    under `reject_key(record)` (default: its string ts or id) when one can be read."""
+    reject_key = reject_key or safe_key
     parsed = Parsed()
     for record in records:
         try:
             row = parse(record, **context)
         except ParseError as exc:
-            parsed.rejected.append(Rejected(record, str(exc), safe_key(record)))
+            parsed.rejected.append(Rejected(record, str(exc), reject_key(record)))
             continue
         parsed.rows.append(row)
         parsed.raw.append((key(row), record))

@@ -30,7 +30,7 @@ from tasks.github import WarehouseHttpCache, github_client, sync_repo
 from tasks.linear import linear_client, sync_linear
 from tasks.slack import slack_client, sync_channel_messages
 from warehouse import Batch, LoadCounts, Warehouse
-from warehouse.warehouse import _write_batch
+from warehouse.warehouse import commit_batch
 
 
 @dataclass
@@ -129,16 +129,7 @@ class GroupCommitWarehouse(Warehouse):
         self._start = threading.Lock()
 
     def write(self, batch: Batch, *, run_id: str | None = None) -> LoadCounts:
-        def op(con):
-            con.execute("BEGIN TRANSACTION")
-            try:
-                counts = _write_batch(con, batch, run_id)
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-            return counts
-        return self._submit(op)
+        return self._submit(lambda con: commit_batch(con, batch, run_id))
 
     def query(self, sql: str, params=None) -> list[tuple]:
         return self._submit(lambda con: con.execute(sql, params or []).fetchall())

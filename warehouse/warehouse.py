@@ -154,14 +154,7 @@ class Warehouse:
     def write(self, batch: Batch, *, run_id: str | None = None) -> LoadCounts:
         """Commits a batch atomically: raw payloads, typed upserts, quarantine, cursor, load log."""
         with self.connect() as con:
-            con.execute("BEGIN TRANSACTION")
-            try:
-                counts = _write_batch(con, batch, run_id)
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-        return counts
+            return commit_batch(con, batch, run_id)
 
     def run_sql(self, sql: str, params: Sequence[Any] | None = None) -> None:
         """Runs a statement in its own transaction under the write lock."""
@@ -194,6 +187,19 @@ class Warehouse:
 
 
 # -- batch internals ---------------------------------------------------------------------------
+
+
+def commit_batch(con: duckdb.DuckDBPyConnection, batch: Batch, run_id: str | None = None) -> LoadCounts:
+    """Writes a batch in one transaction on an open read-write connection (for writers that hold
+    the connection themselves, like the fan-out's group commit); rolls back on any error."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        counts = _write_batch(con, batch, run_id)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return counts
 
 
 def _write_batch(con: duckdb.DuckDBPyConnection, batch: Batch, run_id: str | None) -> LoadCounts:
