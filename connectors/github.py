@@ -43,7 +43,7 @@ from tenacity import (
 )
 
 from connectors.errors import PaginationError, PermanentError, TransientError
-from connectors.records import Parsed, ParseError, parse_page
+from connectors.records import Parsed, ParseError, parse_page, parse_timestamp
 
 API_VERSION = "2022-11-28"
 MAX_PER_PAGE = 100
@@ -430,10 +430,10 @@ def parse_pull(obj: Any, *, workspace_id: str, repo: str) -> dict:
         "base_ref": _optional_str(base, "ref") if isinstance(base, dict) else None,
         "draft": bool(obj.get("draft", False)),
         "url": _optional_str(obj, "html_url"),
-        "created_at": parse_time(obj.get("created_at"), "created_at"),
-        "updated_at": parse_time(obj.get("updated_at"), "updated_at"),
-        "merged_at": parse_time(obj.get("merged_at"), "merged_at", required=False),
-        "closed_at": parse_time(obj.get("closed_at"), "closed_at", required=False),
+        "created_at": parse_timestamp(obj.get("created_at"), "created_at"),
+        "updated_at": parse_timestamp(obj.get("updated_at"), "updated_at"),
+        "merged_at": parse_timestamp(obj.get("merged_at"), "merged_at", required=False),
+        "closed_at": parse_timestamp(obj.get("closed_at"), "closed_at", required=False),
         "labels": _labels(obj),
     }
 
@@ -450,9 +450,9 @@ def parse_issue(obj: Any, *, workspace_id: str, repo: str) -> dict:
         "state": _state(obj),
         "author": login_of(obj.get("user"), "user"),
         "url": _optional_str(obj, "html_url"),
-        "created_at": parse_time(obj.get("created_at"), "created_at"),
-        "updated_at": parse_time(obj.get("updated_at"), "updated_at"),
-        "closed_at": parse_time(obj.get("closed_at"), "closed_at", required=False),
+        "created_at": parse_timestamp(obj.get("created_at"), "created_at"),
+        "updated_at": parse_timestamp(obj.get("updated_at"), "updated_at"),
+        "closed_at": parse_timestamp(obj.get("closed_at"), "closed_at", required=False),
         "labels": _labels(obj),
         "state_reason": _optional_str(obj, "state_reason"),
     }
@@ -468,7 +468,7 @@ def parse_review(obj: Any, *, workspace_id: str, repo: str, pr_number: int) -> d
         "author": login_of(obj.get("user"), "user"),
         "state": _str(obj, "state"),
         "body": _optional_str(obj, "body"),
-        "submitted_at": parse_time(obj.get("submitted_at"), "submitted_at", required=False),
+        "submitted_at": parse_timestamp(obj.get("submitted_at"), "submitted_at", required=False),
     }
 
 
@@ -489,8 +489,8 @@ def parse_comment(obj: Any, *, workspace_id: str, repo: str, kind: str) -> dict:
         "kind": kind,
         "author": login_of(obj.get("user"), "user"),
         "body": _optional_str(obj, "body"),
-        "created_at": parse_time(obj.get("created_at"), "created_at"),
-        "updated_at": parse_time(obj.get("updated_at"), "updated_at", required=False),
+        "created_at": parse_timestamp(obj.get("created_at"), "created_at"),
+        "updated_at": parse_timestamp(obj.get("updated_at"), "updated_at", required=False),
         "review_id": review_id if isinstance(review_id, int) and not isinstance(review_id, bool) else None,
         "path": _optional_str(obj, "path"),
         "in_reply_to_id": reply_to if isinstance(reply_to, int) and not isinstance(reply_to, bool) else None,
@@ -514,12 +514,12 @@ def parse_timeline_event(obj: Any, *, workspace_id: str, repo: str, number: int)
         author = obj.get("author")
         if not isinstance(author, dict):
             raise ParseError("committed event has no author")
-        created_at, actor = parse_time(author.get("date"), "author.date"), None
+        created_at, actor = parse_timestamp(author.get("date"), "author.date"), None
     elif event == "reviewed":
-        created_at = parse_time(obj.get("submitted_at"), "submitted_at", required=False)
+        created_at = parse_timestamp(obj.get("submitted_at"), "submitted_at", required=False)
         actor = login_of(obj.get("user"), "user")
     else:
-        created_at = parse_time(obj.get("created_at"), "created_at")
+        created_at = parse_timestamp(obj.get("created_at"), "created_at")
         actor = login_of(obj.get("actor", obj.get("user")), "actor")
     return {"workspace_id": workspace_id, "repo": repo, "number": number, "event_id": event_id, "event": event,
             "actor": actor, "created_at": created_at}
@@ -539,7 +539,7 @@ def change_of(obj: Any) -> tuple[int, datetime] | None:
     """(number, updated_at) of an /issues item, or None when unreadable (the full parse reports why)."""
     try:
         obj = _object(obj)
-        return _number(obj, "number"), parse_time(obj.get("updated_at"), "updated_at")
+        return _number(obj, "number"), parse_timestamp(obj.get("updated_at"), "updated_at")
     except ParseError:
         return None
 
@@ -565,23 +565,6 @@ def login_of(user: Any, name: str = "user") -> str:
     if not isinstance(user, dict) or not isinstance(user.get("login"), str) or not user["login"]:
         raise ParseError(f"{name} is not a user object with a login")
     return user["login"]
-
-
-def parse_time(value: Any, name: str, *, required: bool = True) -> datetime | None:
-    """An ISO 8601 timestamp with a time zone ("2026-11-20T17:00:00Z") -> aware UTC datetime."""
-    if value is None:
-        if required:
-            raise ParseError(f"{name} is missing")
-        return None
-    if not isinstance(value, str):
-        raise ParseError(f"{name} {value!r} is not a timestamp")
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        raise ParseError(f"{name} {value!r} is not a valid timestamp") from None
-    if moment.tzinfo is None:
-        raise ParseError(f"{name} {value!r} has no time zone")
-    return moment.astimezone(UTC)
 
 
 def iso(moment: datetime) -> str:

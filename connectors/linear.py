@@ -32,7 +32,7 @@ import httpx
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from connectors.errors import PaginationError, PermanentError, TransientError
-from connectors.records import ParseError, optional_str, require_object, require_str
+from connectors.records import ParseError, optional_str, parse_timestamp, require_object, require_str
 
 log = logging.getLogger(__name__)
 
@@ -406,23 +406,9 @@ def format_datetime(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
-def parse_datetime(value: Any, name: str, *, required: bool = False) -> datetime | None:
-    if value is None and not required:
-        return None
-    if not isinstance(value, str):
-        raise ParseError(f"{name} is missing" if value is None else f"{name} {value!r} is not a timestamp")
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00") if value.endswith("Z") else value)
-    except ValueError:
-        raise ParseError(f"{name} {value!r} is not an ISO 8601 timestamp") from None
-    if moment.tzinfo is None:
-        raise ParseError(f"{name} {value!r} has no time zone")
-    return moment.astimezone(UTC)
-
-
 def cursor_minus(cursor: str | None, overlap: timedelta) -> datetime | None:
     """The lower bound of the next read: the stored cursor minus the overlap (None: read all)."""
-    return parse_datetime(cursor, "cursor") - overlap if cursor else None
+    return parse_timestamp(cursor, "cursor") - overlap if cursor else None
 
 
 def _ref(obj: dict, name: str) -> str | None:
@@ -494,8 +480,10 @@ def parse_project(obj: Any, *, workspace_id: str) -> dict:
         except (TypeError, ValueError):
             raise ParseError(f"targetDate {target!r} is not a date") from None
     return {"workspace_id": workspace_id, "project_id": require_str(obj, "id"), "name": optional_str(obj, "name"),
-            "state": optional_str(obj, "state"), "started_at": parse_datetime(obj.get("startedAt"), "startedAt"),
-            "target_date": target, "completed_at": parse_datetime(obj.get("completedAt"), "completedAt")}
+            "state": optional_str(obj, "state"),
+            "started_at": parse_timestamp(obj.get("startedAt"), "startedAt", required=False),
+            "target_date": target,
+            "completed_at": parse_timestamp(obj.get("completedAt"), "completedAt", required=False)}
 
 
 def parse_cycle(obj: Any, *, workspace_id: str) -> dict:
@@ -503,8 +491,8 @@ def parse_cycle(obj: Any, *, workspace_id: str) -> dict:
     number = _number(obj, "number", low=0)
     return {"workspace_id": workspace_id, "cycle_id": require_str(obj, "id"), "team_id": _ref(obj, "team"),
             "number": int(number) if number is not None else None,
-            "starts_at": parse_datetime(obj.get("startsAt"), "startsAt"),
-            "ends_at": parse_datetime(obj.get("endsAt"), "endsAt")}
+            "starts_at": parse_timestamp(obj.get("startsAt"), "startsAt", required=False),
+            "ends_at": parse_timestamp(obj.get("endsAt"), "endsAt", required=False)}
 
 
 def parse_label(obj: Any, *, workspace_id: str) -> dict:
@@ -549,12 +537,12 @@ def parse_issue(obj: Any, *, workspace_id: str, known_users: Collection[str] | N
         "estimate": _number(obj, "estimate", low=0),
         "label_ids": labels,
         "url": optional_str(obj, "url"),
-        "created_at": parse_datetime(obj.get("createdAt"), "createdAt", required=True),
-        "updated_at": parse_datetime(obj.get("updatedAt"), "updatedAt", required=True),
-        "started_at": parse_datetime(obj.get("startedAt"), "startedAt"),
-        "completed_at": parse_datetime(obj.get("completedAt"), "completedAt"),
-        "canceled_at": parse_datetime(obj.get("canceledAt"), "canceledAt"),
-        "archived_at": parse_datetime(obj.get("archivedAt"), "archivedAt"),
+        "created_at": parse_timestamp(obj.get("createdAt"), "createdAt", required=True),
+        "updated_at": parse_timestamp(obj.get("updatedAt"), "updatedAt", required=True),
+        "started_at": parse_timestamp(obj.get("startedAt"), "startedAt", required=False),
+        "completed_at": parse_timestamp(obj.get("completedAt"), "completedAt", required=False),
+        "canceled_at": parse_timestamp(obj.get("canceledAt"), "canceledAt", required=False),
+        "archived_at": parse_timestamp(obj.get("archivedAt"), "archivedAt", required=False),
     }
 
 
@@ -577,7 +565,7 @@ def parse_history(obj: Any, *, workspace_id: str, issue_id: str, known_users: Co
         "issue_id": issue_id,
         "from_state_id": before[0], "from_state": before[1], "from_state_type": before[2],
         "to_state_id": after[0], "to_state": after[1], "to_state_type": after[2],
-        "changed_at": parse_datetime(obj.get("createdAt"), "createdAt", required=True),
+        "changed_at": parse_timestamp(obj.get("createdAt"), "createdAt", required=True),
         "actor_id": _known(_ref(obj, "actor"), "actor", known_users),
     }
 
@@ -596,9 +584,9 @@ def parse_comment(obj: Any, *, workspace_id: str, known_users: Collection[str] |
         "issue_id": issue_id,
         "user_id": _known(_ref(obj, "user"), "user", known_users),
         "body": body,
-        "created_at": parse_datetime(obj.get("createdAt"), "createdAt", required=True),
-        "updated_at": parse_datetime(obj.get("updatedAt"), "updatedAt"),
-        "edited_at": parse_datetime(obj.get("editedAt"), "editedAt"),
+        "created_at": parse_timestamp(obj.get("createdAt"), "createdAt", required=True),
+        "updated_at": parse_timestamp(obj.get("updatedAt"), "updatedAt", required=False),
+        "edited_at": parse_timestamp(obj.get("editedAt"), "editedAt", required=False),
     }
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from warehouse import Rejected
@@ -54,6 +55,28 @@ def require_str(obj: dict, name: str) -> str:
 def optional_str(obj: dict, name: str) -> str | None:
     value = obj.get(name)
     return value if isinstance(value, str) else None
+
+
+def parse_timestamp(value: Any, name: str, *, required: bool = True) -> datetime | None:
+    """An ISO 8601 timestamp with a time zone ("2026-11-20T17:00:00Z") -> aware UTC datetime. A value
+    that is no timestamp, has no zone, or falls outside datetime's range in UTC (year 1 at +14:00)
+    is a ParseError, never an exception that stops the load."""
+    if value is None:
+        if required:
+            raise ParseError(f"{name} is missing")
+        return None
+    if not isinstance(value, str):
+        raise ParseError(f"{name} {value!r} is not a timestamp")
+    try:
+        moment = datetime.fromisoformat(value[:-1] + "+00:00" if value[-1:] in "Zz" and value else value)
+    except ValueError:
+        raise ParseError(f"{name} {value!r} is not an ISO 8601 timestamp") from None
+    if moment.tzinfo is None:
+        raise ParseError(f"{name} {value!r} has no time zone")
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise ParseError(f"{name} {value!r} is out of range") from None
 
 
 def safe_key(record: Any) -> str | None:

@@ -31,7 +31,6 @@ from connectors.linear import (
     is_state_change,
     parse_comment,
     parse_cycle,
-    parse_datetime,
     parse_history,
     parse_issue,
     parse_label,
@@ -41,7 +40,7 @@ from connectors.linear import (
     parse_user,
     user_refs,
 )
-from connectors.records import Parsed, ParseError, parse_page
+from connectors.records import Parsed, ParseError, parse_page, parse_timestamp
 from pmflow.settings import LinearSettings, linear_settings
 from tasks.common import TRANSIENT_RETRIES, current_run_id, warehouse
 from warehouse import Batch, LoadCounts, Rejected, Warehouse
@@ -308,10 +307,10 @@ def _history_nodes(history: Any) -> list:
 
 def _newest(cursor: str | None, stamps: Iterable[Any]) -> str | None:
     """The later of the cursor and every valid timestamp in ``stamps``, as Linear's DateTime text."""
-    best: datetime | None = parse_datetime(cursor, "cursor") if cursor else None
+    best: datetime | None = parse_timestamp(cursor, "cursor") if cursor else None
     for stamp in stamps:
         try:
-            moment = parse_datetime(stamp, "updatedAt")
+            moment = parse_timestamp(stamp, "updatedAt")
         except ParseError:
             continue
         if moment is not None and (best is None or moment > best):

@@ -713,7 +713,7 @@ def bad_payloads(data: GitHubData, repo: Repo, kind: str, index: int) -> BadReco
         thread = Thread(id=data.new_id(), number=number, is_pull=kind == "pulls", title=f"Malformed {kind} record",
                         body=None, user=user, created_at=moment, updated_at=moment, head_ref="broken/record")
         if kind == "pulls":
-            thread.bad, reason = {"created_at": "2026-02-30T25:61:00Z"}, "created_at is not a valid timestamp"
+            thread.bad, reason = {"created_at": "2026-02-30T25:61:00Z"}, "created_at is not an ISO 8601 timestamp"
         elif (index // 4) % 2 == 0:
             thread.bad, reason = {"title": ["not", "a", "string"]}, "title is not a string"
         else:
@@ -733,6 +733,6 @@ def bad_payloads(data: GitHubData, repo: Repo, kind: str, index: int) -> BadReco
     else:
         payload.update(id=data.new_id(), pull_request_url=f"{API}/repos/{repo.full_name}/pulls/{number}",
                        created_at="yesterday")
-        reason = "created_at is not a valid timestamp"
+        reason = "created_at is not an ISO 8601 timestamp"
     repo.bad_comments.append((comment_kind, payload))
     return BadRecord(repo.full_name, "comments", reason, _bad_comment(payload))

@@ -15,10 +15,9 @@ from connectors.github import (
     parse_pull,
     parse_records,
     parse_review,
-    parse_time,
     parse_timeline_event,
 )
-from connectors.records import ParseError
+from connectors.records import ParseError, parse_timestamp
 
 CTX = {"workspace_id": "T1", "repo": "acme/api"}
 USER = {"login": "zoe-martin", "id": 1, "type": "User"}
@@ -55,7 +54,7 @@ def test_deleted_accounts_are_ghost():
 
 
 @pytest.mark.parametrize(("overrides", "reason"), [
-    ({"created_at": "2026-02-30T25:61:00Z"}, "created_at '2026-02-30T25:61:00Z' is not a valid timestamp"),
+    ({"created_at": "2026-02-30T25:61:00Z"}, "created_at '2026-02-30T25:61:00Z' is not an ISO 8601 timestamp"),
     ({"created_at": None}, "created_at is missing"),
     ({"updated_at": "2026-11-01T10:00:00"}, "has no time zone"),
     ({"number": None}, "number is missing"),
@@ -125,12 +124,16 @@ def test_parse_records_quarantines_with_reasons_and_keys():
     assert [r["number"] for r in parsed.rows] == [7]
     assert parsed.raw[0][0] == "acme/api#7"
     assert [(r.record_key, r.reason) for r in parsed.rejected] == [
-        ("number:8", "created_at 'yesterday' is not a valid timestamp"), (None, "record is str, expected an object")]
+        ("number:8", "created_at 'yesterday' is not an ISO 8601 timestamp"), (None, "record is str, expected an object")]
 
 
 def test_times_and_logins():
-    assert parse_time("2026-11-20T17:00:00+01:00", "t") == datetime(2026, 11, 20, 16, tzinfo=UTC)
-    assert parse_time(None, "t", required=False) is None
+    assert parse_timestamp("2026-11-20T17:00:00+01:00", "t") == datetime(2026, 11, 20, 16, tzinfo=UTC)
+    assert parse_timestamp("2026-11-20T17:00:00z", "t") == datetime(2026, 11, 20, 17, tzinfo=UTC)
+    assert parse_timestamp(None, "t", required=False) is None
+    for bad, reason in (("9999-12-31T23:00:00-14:00", "out of range"), ("", "not an ISO 8601"), (None, "missing")):
+        with pytest.raises(ParseError, match=reason):
+            parse_timestamp(bad, "t")
     assert login_of({"login": "dependabot[bot]"}) == "dependabot[bot]"
     with pytest.raises(ParseError):
         login_of({"id": 3})

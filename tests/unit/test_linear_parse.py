@@ -62,6 +62,7 @@ def test_an_issue_row_denormalises_state_and_team_and_keeps_a_null_assignee():
     ({"createdAt": "2026-02-30T09:00:00.000Z"}, "is not an ISO 8601 timestamp"),
     ({"updatedAt": "yesterday"}, "is not an ISO 8601 timestamp"),
     ({"completedAt": "2026-11-02T10:00:00"}, "has no time zone"),
+    ({"canceledAt": "0001-01-01T00:00:00+14:00"}, "is out of range"),  # before year 1 in UTC
     ({"assignee": {"id": "ghost"}}, "assignee ghost is not a known Linear user"),
     ({"priority": 7}, "priority 7 is out of range"),
     ({"team": None}, "team is missing"),
