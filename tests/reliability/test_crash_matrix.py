@@ -132,7 +132,7 @@ def kill_inside_a_write(source: str, env: dict, tmp_path: Path, wh: Warehouse, s
     run, marker = instrumented(source, env, tmp_path, name, f"{step}:{occurrence}:{stream}")
     wait_until(lambda: any(s["step"] == "stopped" for s in steps(marker)), run, f"{step} #{occurrence} of {stream}")
     run.kill()
-    announced = [s for s in steps(marker) if s["step"] == step and s["n"] == occurrence and s["stream"] == stream][-1]
+    announced = next(s for s in steps(marker) if s["step"] == step and s["n"] == occurrence and s["counted"])
     inserted = sum(m[1] for m in announced["merged"])
     if step == "cursor":
         assert announced["new_cursor"] and announced["new_cursor"] != announced["old_cursor"], announced

@@ -8,6 +8,9 @@ are followed and end at the ground truth, while a cursor that repeats forever is
 the run. GitHub paginates with page-number links: a page served twice is a `next` link pointing at
 the page just read, which no client can tell from a loop, so both that and a repeating cursor stop
 the run cleanly (the sandbox's GitHub serves no empty pages with a `next` link).
+
+The kinds marked slow run with `python3 dev.py test -m slow tests/reliability/test_fault_matrix_linear_github.py`;
+`-m ""` runs every kind.
 """
 from __future__ import annotations
 
@@ -26,8 +29,17 @@ from warehouse import Warehouse
 pytestmark = pytest.mark.usefixtures("prefect_api_url")
 needs_linear_schema = pytest.mark.skipif(not schema_path().exists(), reason=f"Linear schema not at {schema_path()}")
 
-SURVIVABLE = ["ratelimit", "server_error", "timeout", "reset", "malformed_json", "slow"]
-LINEAR_SURVIVABLE = SURVIVABLE + ["empty_page", "duplicate_page"]
+slow = pytest.mark.slow
+# The default run covers here what no other default test does: Linear's pagination faults (an empty
+# page with a cursor, a page served twice, a repeating cursor), a reset mid-body, and GitHub's link
+# back to a page already read. 429, 5xx, timeouts, slow answers and cut JSON, one kind at a time, are
+# slow; in the default run the 10% mixed-fault tests of tests/flows/test_ingest_linear.py and
+# tests/flows/test_ingest_github.py cover them together.
+LINEAR_SURVIVABLE = [pytest.param("ratelimit", marks=slow), pytest.param("server_error", marks=slow),
+                     pytest.param("timeout", marks=slow), "reset", pytest.param("malformed_json", marks=slow),
+                     pytest.param("slow", marks=slow), "empty_page", "duplicate_page"]
+GITHUB_SURVIVABLE = [pytest.param(kind, marks=slow)
+                     for kind in ("ratelimit", "server_error", "timeout", "reset", "malformed_json", "slow")]
 
 
 def plan(kind: str, **options) -> FaultPlan:
@@ -85,7 +97,7 @@ def test_linear_cursor_that_repeats_forever_stops_the_run_and_changes_nothing(sa
     assert linear_differences(world, wh) == []
 
 
-@pytest.mark.parametrize("kind", SURVIVABLE)
+@pytest.mark.parametrize("kind", GITHUB_SURVIVABLE)
 def test_github_run_completes_at_ground_truth_despite(kind, sandbox, warehouse_path, github_small_pages):
     world = World.generate(seed=43, size="tiny")
     server = sandbox(world, faults=plan(kind, rate=0.2))
@@ -94,7 +106,7 @@ def test_github_run_completes_at_ground_truth_despite(kind, sandbox, warehouse_p
     assert github_differences(world, Warehouse(warehouse_path)) == []
 
 
-@pytest.mark.parametrize("kind", ["repeat_cursor", "duplicate_page"])
+@pytest.mark.parametrize("kind", [pytest.param("repeat_cursor", marks=slow), "duplicate_page"])
 def test_github_link_back_to_a_page_already_read_stops_the_run_and_changes_nothing(kind, sandbox, warehouse_path,
                                                                                   monkeypatch, github_small_pages):
     monkeypatch.setenv("GITHUB_PER_PAGE", "2")  # the changed PRs below span several pages

@@ -32,9 +32,9 @@ from tasks.linear import sync_linear
 from tests.support.records import ids, iso_text, json_values, nearly_valid
 from warehouse import Warehouse
 
-LOAD = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+LOAD = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                          HealthCheck.data_too_large])
-PARSE = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PARSE = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 _workspaces = itertools.count()
 
 

@@ -13,7 +13,8 @@ Steps, in the order one Warehouse.write takes them (one DuckDB transaction):
 The instrumentation is test-only: it wraps warehouse.warehouse's module functions (as
 unittest.mock would), production code has no hook. Each announcement is one JSON line. With a
 stream, only that stream's steps count towards the occurrence ("cursor:1:issues": the first cursor
-update of the issues stream).
+update of the issues stream); merged and cursor steps count only in a transaction that has inserted
+rows (so the kill has something to undo).
 """
 from __future__ import annotations
 
@@ -37,12 +38,15 @@ def main(argv: list[str]) -> int:
     local = threading.local()
 
     def announce(step: str, **details) -> None:
-        counted = stop_stream is None or details.get("stream") == stop_stream
+        # Only steps of a transaction that inserted rows count: a kill there has something to undo.
+        counted = ((stop_stream is None or details.get("stream") == stop_stream)
+                   and (step not in ("merged", "cursor") or sum(m[1] for m in details.get("merged", [])) > 0))
         with ANNOUNCE_LOCK:
             seen[step] = seen.get(step, 0) + counted
             count = seen[step]
             with open(marker, "a", encoding="utf-8") as out:
-                out.write(json.dumps({"step": step, "n": count, "pid": os.getpid(), **details}, default=str) + "\n")
+                out.write(json.dumps({"step": step, "n": count, "counted": counted, "pid": os.getpid(), **details},
+                                     default=str) + "\n")
         if step == stop_step and counted and count == stop_at:
             with open(marker, "a", encoding="utf-8") as out:
                 out.write(json.dumps({"step": "stopped", "at": step, "n": count}) + "\n")
