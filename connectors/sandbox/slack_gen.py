@@ -378,8 +378,9 @@ class HistoryWriter:
             channel = self.rng.choice(channels)
             anchor = self.rng.choice(channel.history)
             reason = BAD_RECORD_KINDS[i % len(BAD_RECORD_KINDS)]
-            payload = {"type": "message", "user": self.rng.choice(self.active), "text": "this record is malformed",
-                       "ts": _format_free_ts(channel, anchor)}
+            # numbered: two identical payloads would be one record served twice (quarantine is idempotent)
+            payload = {"type": "message", "user": self.rng.choice(self.active),
+                       "text": f"this record is malformed (#{i + 1})", "ts": _format_free_ts(channel, anchor)}
             if reason == "missing_ts":
                 del payload["ts"]
             elif reason == "ts_not_a_number":

@@ -181,8 +181,8 @@ DESCRIPTION_BODIES = (
     "This blocks the next release of the {component}. Link the PR here when it is up.",
     "Estimate is rough; split it if it grows beyond a couple of days.",
 )
-# Appended to some titles so that a large plan does not run out of distinct tickets (and said in
-# chat about bugs).
+# Drawn once per topic and appended to its ticket title (and said in some chat about bugs): colour,
+# not identity; two topics differ in component or problem.
 QUALIFIERS = ("", "", "", " for EU customers", " on large accounts", " after the v2 migration",
               " for enterprise workspaces")
 CUSTOMERS = ("Globex", "Initech", "Umbrella Corp", "Soylent", "Hooli", "Stark Industries", "Wayne Enterprises",

@@ -9,6 +9,11 @@ editing, growing history) use a logical clock that ticks one second per mutation
 The work plan comes first: people and ticket seeds (``world.tickets``), plus ideas for work that
 has no ticket (``world.untracked_work``). Slack threads then discuss those tickets, the untracked
 work, or nothing in particular, and ``world.slack_thread_truth`` records which.
+
+The truth is meant to be one a careful reader could reproduce from the text: a topic is a
+(component, problem) pair, each ticket has its own topic, and untracked work never has a ticket's
+topic. Only a world with more tickets than a team has topics (far beyond ``default``) repeats
+topics, as duplicate tickets.
 """
 from __future__ import annotations
 
@@ -27,6 +32,8 @@ from connectors.sandbox.slack_data import SlackWorkspace, format_ts, parse_ts
 NOW = datetime(2026, 11, 20, 17, 0, tzinfo=UTC)
 NAMED_SIZES = ("tiny", "default")
 TEAM_WEIGHTS = {"ENG": 35, "WEB": 25, "OPS": 25, "DATA": 15}
+UNTRACKED_SHARE = 0.25
+"""Share of each team's topics that tickets never take: the untracked work, however big the world."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -386,16 +393,19 @@ def _generate_people(rng: random.Random, company: Company, count: int) -> list[P
 
 
 def _work_pool(rng: random.Random, team_key: str) -> list[WorkItem]:
-    """Every (component, problem, qualifier) combination of a team, shuffled."""
+    """One work item per (component, problem) of a team, shuffled.
+
+    The qualifier ("for EU customers") is drawn once per topic: colour said in some titles and
+    threads, never the only thing that tells two pieces of work apart."""
     problems = [(kind, problem, chat)
                 for kind, entries in (("bug", vocab.SYMPTOMS), ("feature", vocab.FEATURES), ("chore", vocab.CHORES))
                 for problem, chat, teams in entries if team_key in teams.split()]
     pool = [
         WorkItem(team_key=team_key, kind=kind, component=component, aliases=aliases, problem=problem,
-                 problem_chat=chat, topic_words=words + _content_words(problem), qualifier=qualifier)
+                 problem_chat=chat, topic_words=words + _content_words(problem),
+                 qualifier=rng.choice(vocab.QUALIFIERS))
         for component, aliases, words in vocab.COMPONENTS[team_key]
         for kind, problem, chat in problems
-        for qualifier in dict.fromkeys(vocab.QUALIFIERS)
     ]
     rng.shuffle(pool)
     return pool
@@ -403,8 +413,11 @@ def _work_pool(rng: random.Random, team_key: str) -> list[WorkItem]:
 
 def _generate_tickets(rng: random.Random, company: Company, teams: list[tuple[str, str]],
                       people: list[Person], pools: dict[str, list[WorkItem]], scale: Scale) -> list[TicketSeed]:
+    """Tickets take topics from their team's pool, leaving ``UNTRACKED_SHARE`` of it untouched;
+    past that, a ticket repeats an earlier ticket's topic (a duplicate)."""
     keys = [key for key, _ in teams]
     weights = [TEAM_WEIGHTS[key] for key in keys]
+    reserved = {key: math.ceil(len(pools[key]) * UNTRACKED_SHARE) for key in keys}
     start = NOW - timedelta(days=scale.span_days)
     span_s = scale.span_days * 86400 - 7200
     created = sorted(start + timedelta(seconds=rng.randrange(span_s)) for _ in range(scale.tickets))
@@ -412,7 +425,10 @@ def _generate_tickets(rng: random.Random, company: Company, teams: list[tuple[st
     tickets = []
     for created_at in created:
         key = rng.choices(keys, weights)[0]
-        work = pools[key].pop() if pools[key] else rng.choice([t.work for t in tickets if t.team_key == key])
+        if len(pools[key]) > reserved[key]:
+            work = pools[key].pop()
+        else:
+            work = rng.choice([t.work for t in tickets if t.team_key == key])
         number = numbers[key]
         numbers[key] += 1 if rng.random() < 0.9 else 2  # deleted issues leave gaps
         tickets.append(_ticket(rng, company, people, key, number, created_at, work))

@@ -198,8 +198,9 @@ def test_post_message_is_newest_and_labelled():
 
 def test_add_reply_to_an_old_thread_updates_the_parent():
     world = fresh()
-    parent = min((r for r in world.expected_slack_messages() if r["reply_count"] and not r["is_deleted"]),
-                 key=lambda r: r["ts"])
+    open_thread = [r for r in world.expected_slack_messages() if r["reply_count"] and not r["is_deleted"]
+                   and not world.slack.channels[r["channel_id"]].is_archived]  # archived channels refuse posts
+    parent = min(open_thread, key=lambda r: r["ts"])
     ts = world.add_reply(parent["channel_id"], parent["ts"], "still happening")
     rows = {r["ts"]: r for r in world.expected_slack_messages()}
     assert rows[parent["ts"]]["reply_count"] == parent["reply_count"] + 1
