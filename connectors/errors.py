@@ -16,3 +16,20 @@ class PermanentError(ConnectorError):
 
 class PaginationError(PermanentError):
     """The API served a cursor it had served before: stopped rather than looping forever."""
+
+
+class CursorGuard:
+    """The cursors one pagination has followed. An API that serves one of them again is looping
+    (whatever else the page holds), so ``follow`` stops it with PaginationError rather than spin.
+    A fresh cursor is always followed: a page served twice under a new cursor cannot be told from
+    any other page, and the idempotent merge makes reading it twice harmless."""
+
+    def __init__(self, what: str, first: str | None = None):
+        self.what = what  # how the message names the pagination: "Slack conversations.history"
+        self._seen: set[str] = {first} if first else set()
+
+    def follow(self, cursor: str) -> str:
+        if cursor in self._seen:
+            raise PaginationError(f"{self.what} served the cursor {cursor[:16]}... twice; stopped.")
+        self._seen.add(cursor)
+        return cursor

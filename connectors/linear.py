@@ -31,7 +31,7 @@ from typing import Any
 import httpx
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
-from connectors.errors import PaginationError, PermanentError, TransientError
+from connectors.errors import CursorGuard, PaginationError, PermanentError, TransientError
 from connectors.records import ParseError, optional_str, parse_timestamp, require_object, require_str
 
 log = logging.getLogger(__name__)
@@ -292,7 +292,7 @@ class LinearClient:
                  after: str | None = None, after_name: str = "after") -> Iterator[dict]:
         """Yields each page of the connection at ``path`` ("issues", "issue.history") until
         hasNextPage is false. A cursor served twice stops with PaginationError."""
-        seen: set[str] = {after} if after else set()
+        guard = CursorGuard(f"Linear {operation}", after)
         while True:
             data = self.execute(document, {**variables, after_name: after}, operation)
             page = _dig(data, path, operation)
@@ -303,9 +303,7 @@ class LinearClient:
             after = info.get("endCursor")
             if not after:
                 raise PaginationError(f"Linear {operation} said hasNextPage without an endCursor; stopped.")
-            if after in seen:
-                raise PaginationError(f"Linear {operation} served the cursor {after[:16]}... twice; stopped.")
-            seen.add(after)
+            guard.follow(after)
 
     # -- streams -------------------------------------------------------------------------------
 

@@ -9,7 +9,9 @@
 
 Auth is an admin key (OPENAI_ADMIN_KEY) as a Bearer token. Retries: 429, 5xx, timeouts and
 connection errors, honouring Retry-After, with exponential backoff and jitter; 4xx fail at once
-(PermanentError) with OpenAI's own message. Pagination stops on a repeated `next_page`.
+(PermanentError) with OpenAI's own message. `next_page` is an opaque token: a fresh one is
+followed (an empty page that carries one included), and one already followed stops the pagination
+with PaginationError (connectors.errors.CursorGuard) rather than loop.
 
 Incremental reading is by bucket: a bucket that ended before `now` is complete and moves the cursor;
 the still-open current day is read (and its rows updated) on every run until it closes.
@@ -27,7 +29,7 @@ from typing import Any
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
-from connectors.errors import PaginationError, PermanentError, TransientError
+from connectors.errors import CursorGuard, PermanentError, TransientError
 from pmflow.costs.usage import as_int, token_problem
 
 USAGE_ENDPOINTS = ("completions", "embeddings", "moderations")
@@ -62,6 +64,7 @@ class OpenAIUsageClient:
         http: httpx.Client | None = None,
         sleep: Callable[[float], None] = time.sleep,
         max_backoff_s: float = 60.0,
+        page_limit: int = 31,
     ):
         if not admin_key:
             raise PermanentError("OPENAI_ADMIN_KEY is not set: the organization Usage and Costs APIs need an admin key.")
@@ -72,6 +75,7 @@ class OpenAIUsageClient:
         self.max_retries = max_retries
         self.max_backoff_s = max_backoff_s
         self._sleep = sleep
+        self.page_limit = page_limit  # buckets per page when a call names no limit
         self.calls = 0
 
     def close(self) -> None:
@@ -87,15 +91,17 @@ class OpenAIUsageClient:
     # -- reading ---------------------------------------------------------------------------------
 
     def usage_pages(self, endpoint: str, start_time: int, end_time: int | None = None, *,
-                    limit: int = 31, group_by: Sequence[str] | None = None) -> Iterator[Page]:
+                    limit: int | None = None, group_by: Sequence[str] | None = None) -> Iterator[Page]:
         if endpoint not in USAGE_GROUP_BY:
             raise ValueError(f"unsupported usage endpoint {endpoint!r}; one of {sorted(USAGE_GROUP_BY)}")
-        yield from self._pages(f"organization/usage/{endpoint}", start_time, end_time, limit=min(limit, 31),
+        limit = min(limit or self.page_limit, 31)
+        yield from self._pages(f"organization/usage/{endpoint}", start_time, end_time, limit=limit,
                                group_by=USAGE_GROUP_BY[endpoint] if group_by is None else group_by)
 
-    def cost_pages(self, start_time: int, end_time: int | None = None, *, limit: int = 31,
+    def cost_pages(self, start_time: int, end_time: int | None = None, *, limit: int | None = None,
                    group_by: Sequence[str] = COSTS_GROUP_BY) -> Iterator[Page]:
-        yield from self._pages("organization/costs", start_time, end_time, limit=min(limit, 180), group_by=group_by)
+        yield from self._pages("organization/costs", start_time, end_time, limit=min(limit or self.page_limit, 180),
+                               group_by=group_by)
 
     def _pages(self, path: str, start_time: int, end_time: int | None, *, limit: int,
                group_by: Sequence[str]) -> Iterator[Page]:
@@ -103,7 +109,7 @@ class OpenAIUsageClient:
         if end_time is not None:
             params.append(("end_time", int(end_time)))
         params += [("group_by", g) for g in group_by]
-        seen: set[str] = set()
+        guard = CursorGuard(f"OpenAI GET /{path}")
         page_token: str | None = None
         while True:
             body = self._get(path, params + ([("page", page_token)] if page_token else []))
@@ -111,10 +117,7 @@ class OpenAIUsageClient:
             yield page
             if not page.has_more or not page.next_page:
                 return
-            if page.next_page in seen:
-                raise PaginationError(f"{path}: the API served page cursor {page.next_page!r} twice; stopped.")
-            seen.add(page.next_page)
-            page_token = page.next_page
+            page_token = guard.follow(page.next_page)
 
     # -- HTTP ------------------------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
-from connectors.errors import PaginationError, PermanentError, TransientError
+from connectors.errors import CursorGuard, PermanentError, TransientError
 from connectors.records import ParseError, optional_str, require_object, require_str
 
 TRANSIENT_API_ERRORS = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
@@ -104,7 +104,7 @@ class SlackClient:
         Empty pages that still carry a cursor are followed. A cursor served twice means the API is
         looping: stop with PaginationError rather than spin.
         """
-        seen: set[str] = set()
+        guard = CursorGuard(f"Slack {method}")
         cursor = None
         while True:
             body = self.call(method, limit=self.page_size, **params, **({"cursor": cursor} if cursor else {}))
@@ -112,9 +112,7 @@ class SlackClient:
             cursor = (body.get("response_metadata") or {}).get("next_cursor") or None
             if not cursor:
                 return
-            if cursor in seen:
-                raise PaginationError(f"Slack {method} served the cursor {cursor[:16]}... twice; stopped.")
-            seen.add(cursor)
+            guard.follow(cursor)
 
     # -- endpoints -----------------------------------------------------------------------------
 

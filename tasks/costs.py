@@ -40,7 +40,8 @@ def usage_client() -> OpenAIUsageClient | None:
     if settings.admin_key is None:
         return None
     return OpenAIUsageClient(settings.admin_key.get_secret_value(), settings.base_url,
-                             timeout_s=settings.timeout_s, max_retries=settings.max_retries)
+                             timeout_s=settings.timeout_s, max_retries=settings.max_retries,
+                             page_limit=settings.page_limit)
 
 
 @task(**TRANSIENT_RETRIES, tags=["openai-api"])

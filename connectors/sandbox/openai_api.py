@@ -15,6 +15,13 @@ Bearer key. Usage and costs come from the world's OpenAIOrg (openai_data.py): da
 `group_by[]`), `models`, `project_ids` and `batch` filters. `end_time` defaults to the world's now,
 so the current day is an open, partial bucket.
 
+Pagination faults (connectors/sandbox/faults.py) reach the usage and costs endpoints through the
+server's `x-sandbox-fault` header (server.AsgiService) and are applied to any non-empty page:
+`empty_page` serves no buckets with a fresh `next_page` that starts where this page started;
+`duplicate_page` serves the page with a fresh `next_page` that leads to this very page again;
+`repeat_cursor` serves it with a `next_page` that, once followed, is answered with itself forever.
+`next_page` tokens are opaque to clients (base64 of the page's first day and the fault's mark).
+
 Every model call is appended to `org.model_calls` (ground truth for the code that makes them);
 those calls are not added to the organization usage.
 """
@@ -34,6 +41,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from connectors.sandbox.openai_data import DAY_S, OpenAIOrg
+from connectors.sandbox.server import FAULT_APPLIED_HEADER, FAULT_HEADER
 
 PREFIX = "/openai"
 USAGE_ENDPOINTS = ("completions", "embeddings", "moderations", "images", "audio_speeches",
@@ -72,7 +80,8 @@ def build_router(org: OpenAIOrg) -> APIRouter:
             unknown = group_by - USAGE_GROUP_BY
             if unknown:
                 raise OpenAIError(400, f"Invalid group_by value(s): {sorted(unknown)}", param="group_by")
-            days, has_more, next_page = _window(q, org, default_limit=7, max_limit=31)
+            days, has_more, next_page, fault = _window(q, org, default_limit=7, max_limit=31,
+                                                       fault=request.headers.get(FAULT_HEADER))
             batch = q.get("batch")
             batch_filter = None if batch is None else batch.lower() == "true"
             data = [
@@ -81,7 +90,7 @@ def build_router(org: OpenAIOrg) -> APIRouter:
                         if endpoint in ("completions", "embeddings") else [])
                 for day_start in days
             ]
-            return {"object": "page", "data": data, "has_more": has_more, "next_page": next_page}
+            return _page(data, has_more, next_page, fault)
         except OpenAIError as exc:
             return exc.response()
 
@@ -94,9 +103,10 @@ def build_router(org: OpenAIOrg) -> APIRouter:
             unknown = group_by - COSTS_GROUP_BY
             if unknown:
                 raise OpenAIError(400, f"Invalid group_by value(s): {sorted(unknown)}", param="group_by")
-            days, has_more, next_page = _window(q, org, default_limit=7, max_limit=180)
+            days, has_more, next_page, fault = _window(q, org, default_limit=7, max_limit=180,
+                                                       fault=request.headers.get(FAULT_HEADER))
             data = [_bucket(d, org.cost_results(_day(d), group_by, project_ids=_list(q, "project_ids"))) for d in days]
-            return {"object": "page", "data": data, "has_more": has_more, "next_page": next_page}
+            return _page(data, has_more, next_page, fault)
         except OpenAIError as exc:
             return exc.response()
 
@@ -165,8 +175,9 @@ def _int(q, name: str, default: int | None = None) -> int | None:
         raise OpenAIError(400, f"Invalid value for '{name}': expected an integer.", param=name) from None
 
 
-def _window(q, org: OpenAIOrg, *, default_limit: int, max_limit: int) -> tuple[list[int], bool, str | None]:
-    """The day starts of this page, has_more and the next page token."""
+def _window(q, org: OpenAIOrg, *, default_limit: int, max_limit: int,
+            fault: str | None = None) -> tuple[list[int], bool, str | None, str | None]:
+    """The day starts of this page, has_more, the next page token, and the pagination fault applied."""
     start = _int(q, "start_time")
     if start is None:
         raise OpenAIError(400, "Missing required parameter: 'start_time'.", param="start_time")
@@ -179,21 +190,45 @@ def _window(q, org: OpenAIOrg, *, default_limit: int, max_limit: int) -> tuple[l
     limit = _int(q, "limit", default_limit)
     if not 1 <= limit <= max_limit:
         raise OpenAIError(400, f"Invalid limit {limit}: must be between 1 and {max_limit}.", param="limit")
-    first = start // DAY_S * DAY_S
+    first, mark = start // DAY_S * DAY_S, ""
     page = q.get("page")
     if page:
-        try:
-            kind, _, value = base64.urlsafe_b64decode(page.encode()).decode().partition(":")
-            first = int(value)
-            if kind != "d":
-                raise ValueError
-        except (ValueError, UnicodeDecodeError):
-            raise OpenAIError(400, f"Invalid page cursor {page!r}.", param="page") from None
+        first, mark = _decode_page(page)
     starts = list(range(first, end, DAY_S))
     page_days = starts[:limit]
+    if mark == "loop":  # a repeat_cursor fault sticks to its token
+        return page_days, True, page, None
+    if fault and page_days:
+        again = int(mark.rpartition(":")[2]) + 1 if mark.startswith(("empty:", "dup:")) else 1
+        if fault == "empty_page":
+            return [], True, _encode_page(first, f"empty:{again}"), fault
+        if fault == "duplicate_page":
+            return page_days, True, _encode_page(first, f"dup:{again}"), fault
+        if fault == "repeat_cursor":
+            return page_days, True, _encode_page(first, "loop"), fault
     has_more = len(starts) > limit
-    next_page = base64.urlsafe_b64encode(f"d:{starts[limit]}".encode()).decode() if has_more else None
-    return page_days, has_more, next_page
+    return page_days, has_more, _encode_page(starts[limit]) if has_more else None, None
+
+
+def _encode_page(first_day: int, mark: str = "") -> str:
+    return base64.urlsafe_b64encode(f"d:{first_day}{':' + mark if mark else ''}".encode()).decode()
+
+
+def _decode_page(page: str) -> tuple[int, str]:
+    """(first day, fault mark) of a page token."""
+    try:
+        kind, _, rest = base64.urlsafe_b64decode(page.encode()).decode().partition(":")
+        value, _, mark = rest.partition(":")
+        if kind != "d":
+            raise ValueError
+        return int(value), mark
+    except (ValueError, UnicodeDecodeError):
+        raise OpenAIError(400, f"Invalid page cursor {page!r}.", param="page") from None
+
+
+def _page(data: list, has_more: bool, next_page: str | None, fault: str | None) -> JSONResponse:
+    body = {"object": "page", "data": data, "has_more": has_more, "next_page": next_page}
+    return JSONResponse(body, headers={FAULT_APPLIED_HEADER: fault} if fault else None)
 
 
 def _bucket(day_start: int, results: list[dict]) -> dict:

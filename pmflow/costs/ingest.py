@@ -1,8 +1,12 @@
 """Loading usage and billed costs into the warehouse: plain functions (no Prefect) that tasks wrap.
 
-Every page (or trace chunk) is one Batch: raw payloads, typed rows (priced with `book`, the same
-PriceBook the run's repricing uses), rejects and the new cursor in one transaction, so a crash anywhere resumes from the last committed page and the merge on natural
-keys makes the re-run land where one clean run would.
+Usage and costs: a stream's pages are buffered and written `batch_rows` rows at a time (raw
+payloads, typed rows priced with `book`, the same PriceBook the run's repricing uses, and
+rejects); the cursor moves only in the stream's last transaction, once its pagination has ended.
+So a crash anywhere re-reads from the old cursor, the merge on natural keys makes the re-run land
+where one clean run would, and a pagination stopped as a loop (PaginationError) before the first
+`batch_rows` rows leaves the warehouse and the cursor exactly as they were. Each trace chunk is
+one Batch with its byte offset.
 
 Cursors (ops.sync_state, source 'openai'): stream 'usage' partitioned by endpoint, and stream
 'costs', hold the end (unix seconds) of the last bucket that had closed when it was read. Each run
@@ -13,6 +17,8 @@ hold a byte offset.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable
+from dataclasses import replace
 from pathlib import Path
 
 from connectors.agent_traces import parse_lines, read_new_lines, trace_files
@@ -20,6 +26,7 @@ from connectors.openai_usage import (
     DAY_S,
     USAGE_ENDPOINTS,
     OpenAIUsageClient,
+    Page,
     complete_until,
     day_start,
     parse_cost_bucket,
@@ -31,6 +38,8 @@ from warehouse import Batch, LoadCounts, Rejected, Warehouse
 OPENAI_SOURCE = "openai"
 TRACE_SOURCE = "agent"
 TRACE_STREAM = "events"
+BATCH_ROWS = 5_000
+"""Usage or cost rows buffered before a transaction (a 90-day window of a small organization fits one)."""
 
 
 def _start(cursor: str | None, now: int, lookback_days: int, rescan_days: int) -> int:
@@ -42,51 +51,55 @@ def _start(cursor: str | None, now: int, lookback_days: int, rescan_days: int) -
 def load_openai_usage(client: OpenAIUsageClient, wh: Warehouse, workspace_id: str, *, book: PriceBook,
                       now: float | None = None,
                       lookback_days: int = 90, rescan_days: int = 2, max_tokens: int = 10**12,
-                      endpoints=USAGE_ENDPOINTS, run_id: str | None = None) -> LoadCounts:
+                      endpoints=USAGE_ENDPOINTS, run_id: str | None = None, batch_rows: int = BATCH_ROWS) -> LoadCounts:
     now = int(now if now is not None else time.time())
     counts = LoadCounts()
     for endpoint in endpoints:
         cursor = wh.cursor(workspace_id, OPENAI_SOURCE, "usage", endpoint)
-        previous = int(cursor) if cursor else None
-        start = _start(cursor, now, lookback_days, rescan_days)
-        for page in client.usage_pages(endpoint, start):
-            raw, rows, rejected = [], [], []
-            for bucket in page.buckets:
-                accepted, refused = parse_usage_bucket(bucket, endpoint=endpoint, workspace_id=workspace_id,
-                                                       max_tokens=max_tokens)
-                raw += [(key, payload) for key, payload, _ in accepted]
-                rows += [row for _, _, row in accepted]
-                rejected += [Rejected(payload, reason, key) for key, payload, reason in refused]
-            new_cursor = complete_until(page.buckets, now, previous)
-            counts += wh.write(Batch(
-                workspace_id=workspace_id, source=OPENAI_SOURCE, stream="usage", partition_key=endpoint,
-                raw=raw, upserts={"core.llm_usage": price_rows(rows, book)} if rows else {}, rejected=rejected,
-                cursor=str(new_cursor) if new_cursor is not None and new_cursor != previous else None,
-            ), run_id=run_id)
-            previous = new_cursor
+        pages = client.usage_pages(endpoint, _start(cursor, now, lookback_days, rescan_days))
+        counts += _load_pages(
+            wh, Batch(workspace_id, OPENAI_SOURCE, "usage", endpoint), pages, cursor, now=now,
+            parse=lambda bucket: parse_usage_bucket(bucket, endpoint=endpoint, workspace_id=workspace_id,
+                                                    max_tokens=max_tokens),
+            upserts=lambda rows: {"core.llm_usage": price_rows(rows, book)}, batch_rows=batch_rows, run_id=run_id)
     return counts
 
 
 def load_openai_costs(client: OpenAIUsageClient, wh: Warehouse, workspace_id: str, *, now: float | None = None,
-                      lookback_days: int = 90, rescan_days: int = 2, run_id: str | None = None) -> LoadCounts:
+                      lookback_days: int = 90, rescan_days: int = 2, run_id: str | None = None,
+                      batch_rows: int = BATCH_ROWS) -> LoadCounts:
     now = int(now if now is not None else time.time())
-    counts = LoadCounts()
     cursor = wh.cursor(workspace_id, OPENAI_SOURCE, "costs")
+    pages = client.cost_pages(_start(cursor, now, lookback_days, rescan_days))
+    return _load_pages(wh, Batch(workspace_id, OPENAI_SOURCE, "costs"), pages, cursor, now=now,
+                       parse=lambda bucket: parse_cost_bucket(bucket, workspace_id=workspace_id),
+                       upserts=lambda rows: {"core.openai_costs": rows}, batch_rows=batch_rows, run_id=run_id)
+
+
+def _load_pages(wh: Warehouse, stream: Batch, pages: Iterable[Page], cursor: str | None, *, now: int,
+                parse: Callable, upserts: Callable[[list], dict], batch_rows: int, run_id: str | None) -> LoadCounts:
+    """Every bucket of `pages` into `stream` (a Batch naming workspace, source, stream and partition),
+    `batch_rows` rows a transaction; the cursor moves in the last one, after the pagination ended."""
     previous = int(cursor) if cursor else None
-    for page in client.cost_pages(_start(cursor, now, lookback_days, rescan_days)):
+    newest, counts = previous, LoadCounts()
+    raw, rows, rejected = [], [], []
+
+    def flush(new_cursor: int | None) -> None:
+        nonlocal counts, raw, rows, rejected
+        counts += wh.write(replace(stream, raw=raw, upserts=upserts(rows) if rows else {}, rejected=rejected,
+                                   cursor=str(new_cursor) if new_cursor is not None else None), run_id=run_id)
         raw, rows, rejected = [], [], []
+
+    for page in pages:
         for bucket in page.buckets:
-            accepted, refused = parse_cost_bucket(bucket, workspace_id=workspace_id)
+            accepted, refused = parse(bucket)
             raw += [(key, payload) for key, payload, _ in accepted]
             rows += [row for _, _, row in accepted]
             rejected += [Rejected(payload, reason, key) for key, payload, reason in refused]
-        new_cursor = complete_until(page.buckets, now, previous)
-        counts += wh.write(Batch(
-            workspace_id=workspace_id, source=OPENAI_SOURCE, stream="costs",
-            raw=raw, upserts={"core.openai_costs": rows} if rows else {}, rejected=rejected,
-            cursor=str(new_cursor) if new_cursor is not None and new_cursor != previous else None,
-        ), run_id=run_id)
-        previous = new_cursor
+        newest = complete_until(page.buckets, now, newest)
+        if len(rows) + len(rejected) >= batch_rows:
+            flush(None)
+    flush(newest if newest != previous else None)
     return counts
 
 
