@@ -28,6 +28,11 @@ TRANSIENT_API_ERRORS = {"ratelimited", "internal_error", "fatal_error", "service
 _TS = re.compile(r"^\d{1,12}\.\d{1,6}$")
 
 
+# Answers that never arrived whole: retried like a 5xx. A body cut inside a multi-byte character fails
+# to decode (UnicodeDecodeError) before it can fail as JSON.
+BROKEN_ANSWERS = (TimeoutError, URLError, ConnectionError, json.JSONDecodeError, UnicodeDecodeError)
+
+
 # -- client ------------------------------------------------------------------------------------
 
 
@@ -85,7 +90,7 @@ class SlackClient:
             if _is_transient(exc):
                 raise TransientError(f"Slack {method} still failing after retries: HTTP {status} {error}") from None
             raise PermanentError(f"Slack {method} refused: {error or f'HTTP {status}'}") from None
-        except (TimeoutError, URLError, ConnectionError, json.JSONDecodeError) as exc:
+        except BROKEN_ANSWERS as exc:
             raise TransientError(f"Slack {method} still failing after retries: {type(exc).__name__}") from None
 
     def _call_once(self, method: str, params: dict) -> dict:
@@ -158,7 +163,7 @@ def _is_transient(exc: BaseException) -> bool:
         data = exc.response.data
         error = data.get("error") if isinstance(data, dict) else None
         return status == 429 or status >= 500 or error in TRANSIENT_API_ERRORS or not isinstance(data, dict)
-    return isinstance(exc, (TimeoutError, URLError, ConnectionError, json.JSONDecodeError))
+    return isinstance(exc, BROKEN_ANSWERS)
 
 
 # -- parsing -----------------------------------------------------------------------------------
