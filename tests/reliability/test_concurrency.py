@@ -29,7 +29,7 @@ LOCK_TIMEOUT_S = 90
 FORBIDDEN = ("Traceback", "Could not set lock", "Conflicting lock", "IO Error", "database is locked",
              "WarehouseBusyError", "is busy")
 
-pytestmark = [pytest.mark.usefixtures("prefect_api_url"),
+pytestmark = [pytest.mark.usefixtures("prefect_api_url"), pytest.mark.slow,  # ~80 s; CI runs it
               pytest.mark.skipif(not schema_path().exists(), reason=f"Linear schema not found at {schema_path()}")]
 
 

@@ -1,5 +1,5 @@
 """Crash matrix: an ingestion process SIGKILLed during a fetch, during the merge, and between the
-merge and the cursor update; every re-run ends at the ground truth (Slack and Linear by default,
+merge and the cursor update; every re-run ends at the ground truth (Slack in the default run; Linear,
 GitHub and random kill times in the slow run).
 
 How the kills are placed, with no hook in production code:
@@ -163,6 +163,7 @@ def test_slack_killed_during_fetch_merge_and_before_the_cursor_then_a_rerun_reac
     run_crash_matrix("slack", 51, crash_env, tmp_path, warehouse_path)
 
 
+@pytest.mark.slow  # ~1 min, as Slack's in the default run; CI runs it
 @pytest.mark.skipif(not schema_path().exists(), reason=f"Linear schema not found at {schema_path()}")
 def test_linear_killed_during_fetch_merge_and_before_the_cursor_then_a_rerun_reaches_ground_truth(
         crash_env, tmp_path, warehouse_path):

@@ -53,11 +53,6 @@ def test_three_pipeline_runs_on_a_growing_workspace(tmp_path, prefect_api_url):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=(
-    "measured 2026-11-21: the runner's RSS grows about 4.5 MB per pipeline run (588 -> 672 MB over 19 "
-    "incremental runs, same with MALLOC_ARENA_MAX=2) while requests and inserted rows stay constant; "
-    "the 12 Python allocation sites that grew most (tracemalloc) add up to 0.35 MB/run, great_expectations "
-    "metric caches of the quality gate first, so most of it is elsewhere (native or spread thin). Not fixed yet: remove this mark when scripts/soak.py --runs 20 passes"))
 def test_twenty_pipeline_runs_on_a_growing_workspace(tmp_path, prefect_api_url):
     verdict = soak(20, tmp_path, prefect_api_url)
     check_runs(verdict["runs"])

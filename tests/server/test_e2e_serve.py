@@ -7,6 +7,8 @@ worker) on 127.0.0.1 with a temporary PREFECT_HOME (SQLite), flows against the s
   the sandbox, "Retry" as the UI does it resumes from the committed cursors once the fault clears,
   and nothing is duplicated in the warehouse;
 - Ctrl-C stops the worker and the server.
+
+The two that run flows are *slow* (about 4 min together): CI runs them, after the default run.
 """
 from __future__ import annotations
 
@@ -142,6 +144,7 @@ def test_every_deployment_is_on_the_server_as_prefect_yaml_says(stack):
         assert name in limits
 
 
+@pytest.mark.slow  # ~3 min: every deployment runs; CI runs it (.ci/run)
 def test_each_deployment_triggered_through_the_api_completes_with_its_artifacts(stack):
     """Ingestion first (all sources at once), then everything that reads what it wrote."""
     serve = stack["serve"]
@@ -163,6 +166,7 @@ def test_each_deployment_triggered_through_the_api_completes_with_its_artifacts(
             assert stored == len(stack["world"].expected_slack_messages())
 
 
+@pytest.mark.slow  # ~1 min; CI runs it (.ci/run)
 def test_a_persistent_fault_fails_alerts_and_a_retry_from_the_ui_resumes_from_the_cursor(stack):
     serve, sandbox, world, faults, wh = stack["serve"], stack["sandbox"], stack["world"], stack["faults"], stack["warehouse"]
     ingest = deployment_ids(serve)[("flows/ingest.py:ingest_slack", "hourly")]
