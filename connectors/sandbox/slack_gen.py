@@ -9,6 +9,7 @@ messages, a thread broadcast, unicode, mentions and links, and a thread longer t
 """
 from __future__ import annotations
 
+import bisect
 import random
 from typing import TYPE_CHECKING
 
@@ -50,7 +51,13 @@ MIXES = {
 THREAD_SHAPES = {"ticket": (0.7, 4.0), "new_work": (0.7, 3.5), "not_work": (0.3, 2.0), "bot": (0.15, 1.5)}
 CHANNEL_WEIGHTS = {"social": 0.8, "team": 1.5, "requests": 1.0, "alerts": 0.8, "bots": 0.6}
 RATES = {"edit": 0.03, "broadcast": 0.02, "late_reply": 0.05, "tombstone": 0.01, "long": 0.003, "cite_id": 0.15,
-         "cite_url": 0.10, "no_ticket_hint": 0.4, "team_ticket": 0.8}
+         "cite_url": 0.10, "no_ticket_hint": 0.4, "team_ticket": 0.8, "backlog_ticket": 0.15}
+# A thread about a ticket is mostly posted while the ticket is active: from shortly before it is filed
+# (the report that leads to it) until shortly after Linear completes or cancels it (verification,
+# follow-ups), or any time while it stays open. The rest ("backlog_ticket") discuss any ticket filed
+# by then, however old.
+ACTIVE_BEFORE_US = 2 * DAY_US
+ACTIVE_AFTER_US = 7 * DAY_US
 
 
 def generate_slack(world: World, rng: random.Random, *, bad_records: int, app_kind: str) -> SlackWorkspace:
@@ -193,6 +200,7 @@ class HistoryWriter:
         self.tickets_by_team: dict[str, list[TicketSeed]] = {}
         for ticket in world.tickets:
             self.tickets_by_team.setdefault(ticket.team_key, []).append(ticket)
+        self._windows: dict[int, tuple[list[int], list[int]]] = {}
         self._untracked = iter(())
         self._humans: dict[str, list[str]] = {}
 
@@ -248,7 +256,7 @@ class HistoryWriter:
     def _opener(self, channel: SlackChannel, kind: str, author: str, ts: int):
         """(text, truth, reply templates, work item or None) of a human's top-level message."""
         if kind == "ticket":
-            ticket = self._ticket_for(channel)
+            ticket = self._ticket_for(channel, ts)
             text = self._ticket_opener(ticket, author, ts)
             return text, ("ticket", ticket.identifier), vocab.WORK_REPLIES, ticket.work
         if kind == "new_work":
@@ -326,7 +334,7 @@ class HistoryWriter:
         for hours in (1, 3):
             self._reply(work, tombstone, tombstone.ts + hours * HOUR_US, a, self.rng.choice(vocab.NEW_WORK_REPLIES))
         make_tombstone(tombstone)
-        ticket = self._ticket_for(work)
+        ticket = self._ticket_for(work, self.now_us - 40 * DAY_US)
         old = self._top(work, self.now_us - 40 * DAY_US, a, self._paraphrase(ticket.work, a),
                         ("ticket", ticket.identifier))
         self._reply(work, old, old.ts + 2 * HOUR_US, b, "I can take a look after standup")
@@ -357,7 +365,7 @@ class HistoryWriter:
 
     def _long_thread(self, channel: SlackChannel, ts: int, a: str, b: str) -> None:
         """A thread longer than one page of 15 with a broadcast, an edit and a >4,000-char reply."""
-        ticket = self._ticket_for(channel)
+        ticket = self._ticket_for(channel, ts)
         parent = self._top(channel, ts, a, self._paraphrase(ticket.work, a), ("ticket", ticket.identifier))
         replies = 17 if self.world.scale.messages < 200 else 40
         for i in range(replies):
@@ -418,11 +426,34 @@ class HistoryWriter:
             self._humans[channel.id] = humans or self.active
         return self.rng.choice(self._humans[channel.id])
 
-    def _ticket_for(self, channel: SlackChannel) -> TicketSeed:
+    def _ticket_for(self, channel: SlackChannel, ts: int) -> TicketSeed:
+        """The ticket a thread posted at ``ts`` discusses: one active then (filed at most
+        ``ACTIVE_BEFORE_US`` later, completed or canceled at most ``ACTIVE_AFTER_US`` earlier, or
+        still open) or, for a share ``backlog_ticket``, any ticket filed by then; of the channel's
+        team mostly. Falls back to any ticket (of the team) when none fits (history older than
+        every ticket)."""
         team = channel.profile[5:] if channel.profile.startswith("team:") else None
+        pool = self.world.tickets
         if team in self.tickets_by_team and self.rng.random() < RATES["team_ticket"]:
-            return self.rng.choice(self.tickets_by_team[team])
-        return self.rng.choice(self.world.tickets)
+            pool = self.tickets_by_team[team]
+        windows = self._windows.get(id(pool))
+        if windows is None:  # tickets are in creation order
+            windows = self._windows[id(pool)] = ([_us(t.created_at) for t in pool],
+                                                 [self._active_until(t) for t in pool])
+        created, until = windows
+        filed = bisect.bisect_right(created, ts + ACTIVE_BEFORE_US)
+        if self.rng.random() < RATES["backlog_ticket"]:
+            candidates = pool[:filed]
+        else:
+            candidates = [pool[i] for i in range(filed) if until[i] >= ts]
+        return self.rng.choice(candidates or pool)
+
+    def _active_until(self, ticket: TicketSeed) -> int:
+        """End of the period a ticket is talked about: ``ACTIVE_AFTER_US`` after Linear completed or
+        canceled it; open tickets, never (the Linear workspace is generated from its own stream)."""
+        issue = self.world.linear.issue(ticket.identifier)
+        ended = issue.completed_at or issue.canceled_at
+        return _us(ended) + ACTIVE_AFTER_US if ended is not None else self.now_us + DAY_US
 
     def _alias(self, work: WorkItem | None) -> str:
         return self.rng.choice(work.aliases) if work else "this"
