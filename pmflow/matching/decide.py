@@ -5,7 +5,8 @@
    method `reference`, score 1. Identifiers that name no ticket of the workspace are ignored.
 2. **Retrieval** (:class:`Ranker`): the local retriever (TF-IDF with a title field) fused with the
    local semantic scorer learned from the workspace's tickets, plus OpenAI embeddings when
-   configured, ranks the tickets for each unit.
+   configured, ranks the tickets for each unit; the fused score is weighted by a prior on time
+   (people discuss a ticket while it is active: :meth:`Ranker.time_prior`).
 3. **Decision** (:func:`decide`): the not-work rules first, then the calibrated probability that
    the best candidate is the unit's ticket, from its score and its lead over the runner-up:
    `linked` above ``link_probability``, `suggested` above ``suggest_probability``, otherwise
@@ -18,6 +19,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC
 
 import numpy as np
 import scipy.sparse as sp
@@ -136,6 +138,8 @@ class Ranker:
         if embeddings is not None:
             embeddings.fit(docs)
         self._column = {ticket_id: i for i, ticket_id in enumerate(self.ids)}
+        self._created_days = _days([t.created_at for t in tickets], -np.inf)
+        self._ended_days = _days([t.ended_at for t in tickets], np.inf)
 
     def rank(self, units: Sequence[Unit], k: int) -> tuple[list[list[tuple[str, float]]], list[tuple[float, float]]]:
         """Per unit: the top-k (ticket_id, fused score), and the coverage of its opener by the
@@ -143,15 +147,29 @@ class Ranker:
         queries = [unit_query(u) for u in units]
         if self.embeddings is not None and queries:
             self.embeddings.prepare(queries)
+        started = _days([u.started_at for u in units], np.nan)
         rankings: list[list[tuple[str, float]]] = []
         coverages: list[tuple[float, float]] = []
         for start in range(0, len(queries), self.BATCH):
-            ranked, covered = self._rank_batch(queries[start:start + self.BATCH], max(k, 2))
+            ranked, covered = self._rank_batch(queries[start:start + self.BATCH], max(k, 2),
+                                               started[start:start + self.BATCH])
             rankings.extend(ranked)
             coverages.extend(covered)
         return rankings, coverages
 
-    def _rank_batch(self, queries: list[QueryDoc], k: int):
+    def time_prior(self, started: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """(1 + gap) ** -time_weight, gap the days between a unit's start and its candidate's active
+        period [created - time_lead_days, ended + time_tail_days] (open tickets: no end); 1 when
+        either date is unknown. People talk about a ticket while it is being worked on."""
+        s = self.settings
+        if s.time_weight <= 0:
+            return np.ones(len(cols), dtype=np.float64)
+        early = self._created_days[cols] - s.time_lead_days - started
+        late = started - self._ended_days[cols] - s.time_tail_days
+        gap = np.nan_to_num(np.maximum(np.maximum(early, late), 0.0), nan=0.0, posinf=0.0)
+        return (1.0 + gap) ** -s.time_weight
+
+    def _rank_batch(self, queries: list[QueryDoc], k: int, started: np.ndarray):
         n_queries, n_tickets, depth = len(queries), len(self.ids), self.CANDIDATES
         lexical = self.retriever.rank(queries, k=depth)
         lex_rows = np.array([r for r, ranking in enumerate(lexical) for _ in ranking], dtype=np.int64)
@@ -187,7 +205,7 @@ class Ranker:
             embedding = np.clip(np.einsum("ij,ij->i", emb_queries[rows], self.embeddings.ticket_vectors[cols]), 0, 1)
             fused = fused + self.settings.embedding_weight * embedding
             weights += self.settings.embedding_weight
-        fused = fused / weights
+        fused = fused / weights * self.time_prior(started[rows], cols)
 
         order = np.lexsort((-fused, rows))
         rows, cols, fused = rows[order], cols[order], fused[order]
@@ -198,6 +216,12 @@ class Ranker:
             out.append([(self.ids[c], float(f)) for c, f in zip(cols[a:b].tolist(), fused[a:b].tolist()) if f > 0])
         covers = semantic.coverage_of(counts, [[self._column[t] for t, _ in ranking[:2]] for ranking in out])
         return out, [(c[0] if c else 0.0, c[1] if len(c) > 1 else 0.0) for c in covers]
+
+
+def _days(moments: Sequence, missing: float) -> np.ndarray:
+    """Days since the epoch (naive datetimes taken as UTC), ``missing`` where unknown."""
+    return np.array([missing if m is None else (m if m.tzinfo else m.replace(tzinfo=UTC)).timestamp() / 86400
+                     for m in moments], dtype=np.float64)
 
 
 def _sparse_top_k(matrix: sp.csr_matrix, k: int, floor: float = 0.5) -> tuple[np.ndarray, np.ndarray]:

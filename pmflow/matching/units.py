@@ -51,6 +51,8 @@ class Ticket:
     state_type: str | None
     url: str | None
     created_at: datetime | None
+    ended_at: datetime | None = None
+    """When the ticket was completed or canceled (None while open)."""
 
 
 def build_match_models(con: duckdb.DuckDBPyConnection) -> None:
@@ -101,7 +103,7 @@ def load_tickets(con: duckdb.DuckDBPyConnection, workspace_id: str) -> list[Tick
     rows = con.execute(
         """
         SELECT workspace_id, issue_id, identifier, title, description, comments, team_id, team_key,
-               state_type, url, created_at
+               state_type, url, created_at, ended_at
         FROM staging.match_ticket_docs WHERE workspace_id = ? ORDER BY created_at, identifier
         """,
         [workspace_id],
