@@ -31,6 +31,7 @@ import hashlib
 import json
 import threading
 from collections.abc import Iterable
+from typing import Any
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -346,7 +347,7 @@ class _RepoSync:
         if len(wanted) > self.client.per_page // 2:
             per_page = self.client.per_page
         for page in self.client.pulls(self.repo, per_page=per_page):
-            keep = [item for item in page.items if isinstance(item, dict) and item.get("number") in wanted]
+            keep = [item for item in page.items if _listed_number(item) in wanted]
             seen |= {item["number"] for item in keep}
             self._collect_pulls(keep, rows)
             if wanted <= seen:
@@ -540,3 +541,9 @@ def _unseen(items: list, seen: set[str] | None, skip_seen: bool) -> list:
         seen.add(digest)
         fresh.append(item)
     return fresh
+
+
+def _listed_number(item: Any) -> int | None:
+    """A listed record's number; None when it has none that could be one of ours (a list, a bool...)."""
+    number = item.get("number") if isinstance(item, dict) else None
+    return number if type(number) is int else None
