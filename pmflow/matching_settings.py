@@ -4,7 +4,7 @@ The decision thresholds were calibrated once on the pooled sandbox ground truth 
 and 17 (default size) with `benchmarks/matching.py --sandbox --calibrate`; the acceptance figures
 are measured on seed 7, which calibration never saw. See pmflow/matching/calibration.py for the
 procedure. Calibration set (1,455 work-like Slack units): precision of `linked` 0.951 at recall
-0.781, new-work F1 0.808.
+0.814, new-work F1 0.822.
 
 | variable | meaning | default |
 |---|---|---|
@@ -29,17 +29,30 @@ class MatchSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PMFLOW_MATCH_", extra="ignore")
 
     # -- stage 3 (calibrated; see the module docstring) -----------------------------------------
-    calibration_intercept: float = -10.85
-    calibration_score: float = 10.2669
-    calibration_margin: float = 7.6232
-    calibration_coverage: float = 4.5607
-    calibration_coverage_margin: float = 1.6711
+    calibration_intercept: float = -7.1598
+    calibration_score: float = 6.7835
+    calibration_margin: float = 0.8026
+    calibration_coverage: float = 1.3437
+    calibration_coverage_margin: float = 0.8804
     """P(best candidate is the unit's ticket) = sigmoid(intercept + score * s1 + margin * (s1 - s2)
-    + coverage * c1 + coverage_margin * (c1 - c2)): s1, s2 the retrieval scores of the best and
-    second candidates, c1, c2 the share of the unit's opening text they cover (logistic fit)."""
-    link_probability: float = 0.71
+    + coverage * c1 + coverage_margin * (c1 - c2) + evidence terms below): s1, s2 the retrieval
+    scores of the best and second candidates, c1, c2 the share of the unit's opening text they
+    cover (logistic fit)."""
+    calibration_lexical: float = -3.0004
+    calibration_lexical_margin: float = -0.2856
+    calibration_semantic: float = 0.7986
+    calibration_semantic_margin: float = 8.6851
+    calibration_prior: float = -0.1392
+    calibration_prior_runner_up: float = -1.5213
+    calibration_agree_lexical: float = 0.4461
+    calibration_agree_semantic: float = 1.1277
+    calibration_agree_coverage: float = 0.3138
+    """...+ the evidence terms (decide.evidence_features): the best candidate's lexical and semantic
+    similarities and their leads over the runner-up's, the time priors of both, and whether the
+    lexical, semantic and coverage signals alone also rank it first (rank agreement)."""
+    link_probability: float = 0.65
     """Least calibrated probability for `linked`."""
-    suggest_probability: float = 0.45
+    suggest_probability: float = 0.5
     """Least calibrated probability for `suggested`; below it a work-like unit is `new_work`."""
     not_work_max_score: float = 0.02
     """A unit none of whose candidates reaches this score shares no vocabulary with any ticket:
@@ -51,6 +64,13 @@ class MatchSettings(BaseSettings):
     semantic_weight: float = 12.0
     """Weight of the local semantic scorers (learned from the workspace's own tickets) beside the
     lexical TF-IDF similarity (weight 1); top-1 accuracy on the calibration seeds plateaus from 8 to 32."""
+    coverage_weight: float = 0.5
+    """The best ``rerank_depth`` candidates are reranked by fused score * (1 + coverage_weight *
+    coverage), coverage the idf-weighted share of the unit's opening terms a ticket covers: a ticket
+    matching several of its distinct terms beats one matching a single long shared phrase
+    (calibration seeds: top-1 of retrieval-decided ticket threads 0.901 -> 0.910 at 0.5; 1 and 2 are
+    no better)."""
+    rerank_depth: int = 10
     time_weight: float = 0.5
     """Prior on when a ticket is discussed: a candidate's fused score is multiplied by
     (1 + gap) ** -time_weight, gap the days between the unit's start and the ticket's active period
@@ -59,6 +79,9 @@ class MatchSettings(BaseSettings):
     """The active period starts this many days before the ticket is created (talk precedes filing)."""
     time_tail_days: float = 14.0
     """...and ends this many days after it is completed or canceled (open tickets: no end)."""
+    boilerplate_share: float = 0.05
+    """Description lines found in at least this share of tickets (and 5 of them) are template text
+    ("Acceptance criteria:", "- verified on staging") and are not indexed (0 keeps them)."""
     embedding_weight: float = 1.0
     """Weight of OpenAI embeddings in the fusion when OPENAI_API_KEY is set."""
     expand_with_references: bool = True

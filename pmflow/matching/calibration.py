@@ -11,8 +11,10 @@ pooled; the result is copied into the defaults of pmflow/matching_settings.py):
    not depend on thresholds; for every other unit keep the retrieval scores of its best and second
    candidates, s1 and s2.
 2. Fit a logistic regression of "the best candidate is the unit's ticket" on (s1, s1 - s2, c1,
-   c1 - c2), c the coverage of the unit's opener by the candidate, over the work-like units
-   (truth: ticket or new_work): its output is the calibrated probability.
+   c1 - c2), c the coverage of the unit's opener by the candidate, and the ranking's evidence
+   (decide.evidence_features: lexical and semantic similarities and leads, time priors, rank
+   agreement), over the work-like units (truth: ticket or new_work): its output is the calibrated
+   probability.
 3. Choose, on a grid, ``not_work_max_score`` and ``suggest_probability`` maximising the F1 of
    new work, then ``link_probability`` maximising the recall of `linked` subject to its precision
    (references included) reaching ``target_precision`` (0.95).
@@ -27,11 +29,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pmflow.matching.decide import Decision
+from pmflow.matching.decide import Decision, Evidence, evidence_features
 from pmflow.matching_settings import MatchSettings
 from warehouse import Warehouse
 from warehouse.warehouse import merge
 
+EVIDENCE = tuple(evidence_features(Evidence()))
+"""Names of the evidence features (settings calibration_<name>), in the order of _Point.features."""
 SLACK_TABLES = ("core.slack_users", "core.slack_channels", "core.slack_messages")
 
 
@@ -162,10 +166,12 @@ class _Point:
     s2: float
     c1: float = 0.0
     c2: float = 0.0
+    evidence: dict[str, float] | None = None
 
     @property
     def features(self) -> list[float]:
-        return [self.s1, self.s1 - self.s2, self.c1, self.c1 - self.c2]
+        extra = self.evidence or evidence_features(Evidence())
+        return [self.s1, self.s1 - self.s2, self.c1, self.c1 - self.c2, *(extra[name] for name in EVIDENCE)]
 
 
 def _points(decisions: Sequence[Decision], world) -> list[_Point]:
@@ -182,7 +188,7 @@ def _points(decisions: Sequence[Decision], world) -> list[_Point]:
             t["kind"], t["ticket"], stage,
             stage == "reference" and d.ticket is not None and d.ticket.identifier == t["ticket"],
             cands[0][0] if cands else None, cands[0][1] if cands else 0.0, cands[1][1] if len(cands) > 1 else 0.0,
-            c1, c2,
+            c1, c2, evidence_features(d.evidence) if d.evidence is not None else None,
         ))
     return points
 
@@ -239,6 +245,7 @@ def calibrate(runs: Sequence[tuple[Sequence[Decision], object]], *, target_preci
             "calibration_margin": round(weights[1], 4),
             "calibration_coverage": round(weights[2], 4),
             "calibration_coverage_margin": round(weights[3], 4),
+            **{f"calibration_{name}": round(w, 4) for name, w in zip(EVIDENCE, weights[4:])},
             "link_probability": round(best_link[1], 2),
             "suggest_probability": round(suggest, 2),
             "not_work_max_score": round(not_work_max, 2),

@@ -6,9 +6,12 @@
 2. **Retrieval** (:class:`Ranker`): the local retriever (TF-IDF with a title field) fused with the
    local semantic scorer learned from the workspace's tickets, plus OpenAI embeddings when
    configured, ranks the tickets for each unit; the fused score is weighted by a prior on time
-   (people discuss a ticket while it is active: :meth:`Ranker.time_prior`).
+   (people discuss a ticket while it is active: :meth:`Ranker.time_prior`), then the head of the
+   ranking is reranked by how much of the unit's opener each ticket covers. Description lines
+   shared by many tickets (templates) are not indexed.
 3. **Decision** (:func:`decide`): the not-work rules first, then the calibrated probability that
-   the best candidate is the unit's ticket, from its score and its lead over the runner-up:
+   the best candidate is the unit's ticket, from its score, its lead over the runner-up and the
+   ranking's :class:`Evidence` (coverage, per-signal similarities, time priors, rank agreement):
    `linked` above ``link_probability``, `suggested` above ``suggest_probability``, otherwise
    `new_work`, or `not_work` when no ticket shares any vocabulary with the unit.
 """
@@ -27,7 +30,7 @@ import scipy.sparse as sp
 from pmflow.matching.classify import classify
 from pmflow.matching.retrieval import LocalRetriever, QueryDoc, TicketDoc
 from pmflow.matching.semantic import SemanticScorer
-from pmflow.matching.text import extract_ticket_refs
+from pmflow.matching.text import boilerplate_lines, extract_ticket_refs, without_lines
 from pmflow.matching.units import Ticket, Unit, plain_text, without_code
 from pmflow.matching_settings import MatchSettings
 
@@ -50,6 +53,33 @@ class Decision:
     probability: float | None = None
     """Calibrated probability that the best candidate is the unit's ticket (retrieval decisions)."""
     coverage: tuple[float, float] | None = None
+    evidence: Evidence | None = None
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What the ranking says about a unit's best two candidates, beside their fused scores: the
+    features of the calibrated probability (see :func:`link_probability`).
+
+    ``c`` the coverage of the unit's opener (SemanticScorer.coverage), ``lex`` the lexical and
+    ``sem`` the semantic similarity, ``prior`` the time prior; ``agree_*`` whether the best
+    candidate is also the best of the reranked head by that signal alone (rank agreement)."""
+
+    c1: float = 0.0
+    c2: float = 0.0
+    lex1: float = 0.0
+    lex2: float = 0.0
+    sem1: float = 0.0
+    sem2: float = 0.0
+    prior1: float = 1.0
+    prior2: float = 1.0
+    agree_lexical: float = 0.0
+    agree_semantic: float = 0.0
+    agree_coverage: float = 0.0
+
+    @property
+    def coverage(self) -> tuple[float, float]:
+        return (self.c1, self.c2)
 
 
 # -- stage 1 -------------------------------------------------------------------------------------
@@ -90,10 +120,12 @@ def _all_refs(text: str, team_keys: frozenset[str]) -> list[str]:
 # -- stage 2 -------------------------------------------------------------------------------------
 
 
-def ticket_doc(ticket: Ticket, *, comments: bool = True, linked_text: Sequence[str] = ()) -> TicketDoc:
-    """Title; description, comments and the text of units already linked to it by reference
-    (a PR whose branch names the ticket says, in the team's own words, what the ticket is about)."""
-    parts = [ticket.description]
+def ticket_doc(ticket: Ticket, *, comments: bool = True, linked_text: Sequence[str] = (),
+               boilerplate: frozenset[str] = frozenset()) -> TicketDoc:
+    """Title; description without template ``boilerplate`` lines (see text.boilerplate_lines),
+    comments and the text of units already linked to it by reference (a PR whose branch names
+    the ticket says, in the team's own words, what the ticket is about)."""
+    parts = [without_lines(ticket.description, boilerplate)]
     if comments and ticket.comments:
         parts.append(ticket.comments)
     parts.extend(linked_text)
@@ -127,7 +159,11 @@ class Ranker:
     def __init__(self, tickets: Sequence[Ticket], settings: MatchSettings, embeddings: object | None = None,
                  linked_text: dict[str, list[str]] | None = None):
         linked_text = linked_text or {}
-        docs = [ticket_doc(t, comments=settings.ticket_comments, linked_text=linked_text.get(t.identifier, ()))
+        boilerplate: frozenset[str] = frozenset()
+        if settings.boilerplate_share > 0:
+            boilerplate = boilerplate_lines([t.description for t in tickets], settings.boilerplate_share)
+        docs = [ticket_doc(t, comments=settings.ticket_comments, linked_text=linked_text.get(t.identifier, ()),
+                           boilerplate=boilerplate)
                 for t in tickets]
         self.ids = [d.id for d in docs]
         self.settings = settings
@@ -141,15 +177,15 @@ class Ranker:
         self._created_days = _days([t.created_at for t in tickets], -np.inf)
         self._ended_days = _days([t.ended_at for t in tickets], np.inf)
 
-    def rank(self, units: Sequence[Unit], k: int) -> tuple[list[list[tuple[str, float]]], list[tuple[float, float]]]:
-        """Per unit: the top-k (ticket_id, fused score), and the coverage of its opener by the
-        best two candidates (see SemanticScorer.coverage)."""
+    def rank(self, units: Sequence[Unit], k: int) -> tuple[list[list[tuple[str, float]]], list[Evidence]]:
+        """Per unit: the top-k (ticket_id, fused score), and the :class:`Evidence` on its best two
+        candidates (coverage of its opener, per-signal similarities, rank agreement)."""
         queries = [unit_query(u) for u in units]
         if self.embeddings is not None and queries:
             self.embeddings.prepare(queries)
         started = _days([u.started_at for u in units], np.nan)
         rankings: list[list[tuple[str, float]]] = []
-        coverages: list[tuple[float, float]] = []
+        coverages: list[Evidence] = []
         for start in range(0, len(queries), self.BATCH):
             ranked, covered = self._rank_batch(queries[start:start + self.BATCH], max(k, 2),
                                                started[start:start + self.BATCH])
@@ -192,7 +228,7 @@ class Ranker:
         pairs = np.unique(np.concatenate(rows) * n_tickets + np.concatenate(cols))
         rows, cols = pairs // n_tickets, pairs % n_tickets
         if len(pairs) == 0:
-            return [[] for _ in queries], [(0.0, 0.0) for _ in queries]
+            return [[] for _ in queries], [Evidence() for _ in queries]
 
         semantic = self.semantic
         latent = np.einsum("ij,ij->i", semantic.latent_queries(counts)[rows], semantic.latent_tickets[cols])
@@ -200,22 +236,73 @@ class Ranker:
                       + semantic.latent_weight * np.clip(latent, 0, 1)) / (
             semantic.translation_weight + semantic.latent_weight)
         weights = 1.0 + self.settings.semantic_weight
-        fused = np.asarray(lex[rows, cols]).ravel() + self.settings.semantic_weight * similarity
+        lexical = np.asarray(lex[rows, cols]).ravel()
+        fused = lexical + self.settings.semantic_weight * similarity
         if emb_queries is not None:
             embedding = np.clip(np.einsum("ij,ij->i", emb_queries[rows], self.embeddings.ticket_vectors[cols]), 0, 1)
             fused = fused + self.settings.embedding_weight * embedding
             weights += self.settings.embedding_weight
-        fused = fused / weights * self.time_prior(started[rows], cols)
+        prior = self.time_prior(started[rows], cols)
+        fused = fused / weights * prior
 
+        # The head of each ranking is reranked by coverage: a ticket covering more of the distinct
+        # terms of the unit's opener beats one matching a single long shared phrase.
         order = np.lexsort((-fused, rows))
         rows, cols, fused = rows[order], cols[order], fused[order]
         first = np.searchsorted(rows, np.arange(n_queries + 1))
-        out = []
+        head = np.arange(len(rows)) - first[rows] < self.settings.rerank_depth
+        rows, cols, fused = rows[head], cols[head], fused[head]
+        signals = {"lex": lexical[order][head], "sem": similarity[order][head], "prior": prior[order][head]}
+        # coverage boosts a score at most (1 + coverage_weight)-fold: a candidate below the best's
+        # score / (1 + coverage_weight) cannot overtake it, its coverage is not computed (0)
+        first = np.searchsorted(rows, np.arange(n_queries + 1))
+        best = first[rows]
+        reach = (np.arange(len(rows)) - best < 2) | (fused * (1.0 + self.settings.coverage_weight) >= fused[best])
+        signals["cov"] = np.zeros(len(rows))
+        signals["cov"][reach] = semantic.coverage_pairs(counts, rows[reach], cols[reach])
+        fused = fused * (1.0 + self.settings.coverage_weight * signals["cov"])
+
+        order = np.lexsort((-fused, rows))
+        rows, cols, fused = rows[order], cols[order], fused[order]
+        signals = {name: values[order] for name, values in signals.items()}
+        first = np.searchsorted(rows, np.arange(n_queries + 1))
+        has = first[:-1] < first[1:]
+        top = np.where(has, first[:-1], 0)
+        second = np.where(first[:-1] + 1 < first[1:], first[:-1] + 1, -1)
+        agree = {name: _best_is_first(values, rows, first, n_queries) for name, values in signals.items()
+                 if name != "prior"}
+
+        def at(name: str, index: np.ndarray, missing: float) -> list[float]:
+            return np.where(index >= 0, signals[name][np.maximum(index, 0)], missing).tolist() if len(rows) else \
+                [missing] * n_queries
+
+        top_or_none = np.where(has, top, -1)
+        values = {"c1": at("cov", top_or_none, 0.0), "c2": at("cov", second, 0.0),
+                  "lex1": at("lex", top_or_none, 0.0), "lex2": at("lex", second, 0.0),
+                  "sem1": at("sem", top_or_none, 0.0), "sem2": at("sem", second, 0.0),
+                  "prior1": at("prior", top_or_none, 1.0), "prior2": at("prior", second, 1.0)}
+        out, evidence = [], []
         for r in range(n_queries):
             a, b = first[r], min(first[r + 1], first[r] + k)
             out.append([(self.ids[c], float(f)) for c, f in zip(cols[a:b].tolist(), fused[a:b].tolist()) if f > 0])
-        covers = semantic.coverage_of(counts, [[self._column[t] for t, _ in ranking[:2]] for ranking in out])
-        return out, [(c[0] if c else 0.0, c[1] if len(c) > 1 else 0.0) for c in covers]
+            evidence.append(Evidence(**{name: float(v[r]) for name, v in values.items()},
+                                     agree_lexical=float(agree["lex"][r]), agree_semantic=float(agree["sem"][r]),
+                                     agree_coverage=float(agree["cov"][r])))
+        return out, evidence
+
+
+def _best_is_first(values: np.ndarray, rows: np.ndarray, first: np.ndarray, n_queries: int) -> np.ndarray:
+    """Per query: 1 when the first entry of its group (its best candidate) also has the group's
+    largest ``values`` (ties count as agreement), else 0; 0 for queries without candidates."""
+    result = np.zeros(n_queries)
+    if len(rows) == 0:
+        return result
+    group_max = np.full(n_queries, -np.inf)
+    np.maximum.at(group_max, rows, values)
+    has = first[:-1] < first[1:]
+    firsts = first[:-1][has]
+    result[has] = values[firsts] >= group_max[has]
+    return result
 
 
 def _days(moments: Sequence, missing: float) -> np.ndarray:
@@ -249,17 +336,34 @@ def _dense_top_k(matrix: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
 # -- stage 3 -------------------------------------------------------------------------------------
 
 
-def link_probability(best: float, runner_up: float, coverage: tuple[float, float], settings: MatchSettings) -> float:
+def link_probability(best: float, runner_up: float, coverage: tuple[float, float], settings: MatchSettings,
+                     evidence: Evidence | None = None) -> float:
     """Calibrated P(best candidate is the unit's ticket) from its score, its lead over the
-    runner-up, and how much of the unit's opening text it covers (and its lead there)."""
+    runner-up, how much of the unit's opening text it covers (and its lead there) and, with
+    ``evidence``, its lexical and semantic similarities (and leads), time priors and whether the
+    single signals agree it is the best."""
     z = (settings.calibration_intercept + settings.calibration_score * best
          + settings.calibration_margin * (best - runner_up) + settings.calibration_coverage * coverage[0]
          + settings.calibration_coverage_margin * (coverage[0] - coverage[1]))
+    if evidence is not None:
+        z += sum(getattr(settings, f"calibration_{name}") * value for name, value in evidence_features(evidence).items())
     return 1 / (1 + math.exp(-max(-50.0, min(50.0, z))))
 
 
+def evidence_features(evidence: Evidence) -> dict[str, float]:
+    """The evidence terms of the calibrated probability, by settings name (calibration_<name>)."""
+    return {
+        "lexical": evidence.lex1, "lexical_margin": evidence.lex1 - evidence.lex2,
+        "semantic": evidence.sem1, "semantic_margin": evidence.sem1 - evidence.sem2,
+        "prior": evidence.prior1, "prior_runner_up": evidence.prior2,
+        "agree_lexical": evidence.agree_lexical, "agree_semantic": evidence.agree_semantic,
+        "agree_coverage": evidence.agree_coverage,
+    }
+
+
 def decide(unit: Unit, ranking: list[tuple[str, float]], tickets: dict[str, Ticket], settings: MatchSettings,
-           method: str, coverage: tuple[float, float] = (0.0, 0.0), *, rules: bool = True) -> Decision:
+           method: str, coverage: tuple[float, float] = (0.0, 0.0), *, rules: bool = True,
+           evidence: Evidence | None = None) -> Decision:
     """Stage 3 for a unit without an explicit reference (`rules=False`: the not-work rules
     already ran and passed it)."""
     candidates = [(ticket_id, round(float(score), 4)) for ticket_id, score in ranking[: settings.candidates]]
@@ -272,13 +376,15 @@ def decide(unit: Unit, ranking: list[tuple[str, float]], tickets: dict[str, Tick
         return Decision(unit, "not_work", None, "rules", round(1 - best, 4),
                         f"no ticket shares its vocabulary (best score {best:.2f} < {settings.not_work_max_score})",
                         candidates)
-    p = link_probability(best, runner_up, coverage, settings)
+    if evidence is not None:
+        coverage = evidence.coverage
+    p = link_probability(best, runner_up, coverage, settings, evidence)
     top = tickets[ranking[0][0]]
     detail = (f"best {top.identifier} score {best:.3f}, lead {best - runner_up:.3f}, coverage {coverage[0]:.2f} "
               f"(lead {coverage[0] - coverage[1]:.2f}), P(right ticket) {p:.2f}")
     if p >= settings.link_probability:
-        return Decision(unit, "linked", top, method, round(p, 4), detail, candidates, p, coverage)
+        return Decision(unit, "linked", top, method, round(p, 4), detail, candidates, p, coverage, evidence)
     if p >= settings.suggest_probability:
-        return Decision(unit, "suggested", top, method, round(p, 4), detail, candidates, p, coverage)
+        return Decision(unit, "suggested", top, method, round(p, 4), detail, candidates, p, coverage, evidence)
     return Decision(unit, "new_work", None, method, round(1 - p, 4), f"no ticket fits: {detail}", candidates, p,
-                    coverage)
+                    coverage, evidence)

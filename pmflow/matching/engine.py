@@ -134,10 +134,11 @@ def match_workspace(
                 expansions.setdefault(identifier, []).append(plain_text(text)[:EXPANSION_CHARS])
         ranker = Ranker(tickets, settings, scorer, expansions)
     with clock("rank"):
-        rankings, coverages = ranker.rank([units[i] for i in rest], settings.candidates)
+        rankings, evidence = ranker.rank([units[i] for i in rest], settings.candidates)
     with clock("decide"):
-        for index, ranking, coverage in zip(rest, rankings, coverages):
-            decisions[index] = decide(units[index], ranking, by_identifier, settings, method, coverage, rules=False)
+        for index, ranking, unit_evidence in zip(rest, rankings, evidence):
+            decisions[index] = decide(units[index], ranking, by_identifier, settings, method, rules=False,
+                                      evidence=unit_evidence)
 
     usage_rows: list[dict] = []
     if openai_client is not None and settings.max_llm_fraction > 0:

@@ -133,33 +133,40 @@ class SemanticScorer:
 
     def coverage_of(self, counts: sp.csr_matrix, ticket_rows: Sequence[Sequence[int]]) -> list[list[float]]:
         """:meth:`coverage` for openers already counted, tickets given by their fit position."""
-        weighted = _binary(counts).multiply(self._text_idf).tocsr()
-        totals = np.asarray(weighted.sum(axis=1)).ravel()
-        pair_unit, pair_ticket = [], []
-        for row, positions in enumerate(ticket_rows):
-            for position in positions:
-                pair_unit.append(row)
-                pair_ticket.append(position)
+        pair_unit = [row for row, positions in enumerate(ticket_rows) for _ in positions]
+        pair_ticket = [position for positions in ticket_rows for position in positions]
         if not pair_unit:
             return [[] for _ in ticket_rows]
-        pair_ticket = np.array(pair_ticket)
-        known = pair_ticket >= 0
-        candidates, column = np.unique(pair_ticket[known], return_inverse=True)
-        # terms a candidate covers: its own text terms, or any term translating into its title
-        by_translation = self._translation_binary @ self._titles_binary[candidates].T  # terms x candidates
-        covered = (self._texts[candidates].T + by_translation).tocsc()
-        covered.data[:] = 1
-        covered_rows = covered.T.tocsr()  # candidates x terms
-        shares = np.zeros(len(pair_unit))
-        if known.any():
-            units = np.array(pair_unit)[known]
-            hits = np.asarray(weighted[units].multiply(covered_rows[column]).sum(axis=1)).ravel()
-            shares[known] = np.divide(hits, totals[units], out=np.zeros_like(hits), where=totals[units] > 0)
+        shares = self.coverage_pairs(counts, np.array(pair_unit), np.array(pair_ticket))
         result, position = [], 0
         for positions in ticket_rows:
             result.append(shares[position:position + len(positions)].tolist())
             position += len(positions)
         return result
+
+    def coverage_pairs(self, counts: sp.csr_matrix, pair_unit: np.ndarray, pair_ticket: np.ndarray) -> np.ndarray:
+        """:meth:`coverage` of opener ``pair_unit[i]`` (a row of ``counts``) by the ticket at fit
+        position ``pair_ticket[i]`` (-1: unknown ticket, coverage 0), for every pair i."""
+        shares = np.zeros(len(pair_unit))
+        if len(pair_unit) == 0:
+            return shares
+        weighted = _binary(counts).multiply(self._text_idf).tocsr()
+        totals = np.asarray(weighted.sum(axis=1)).ravel()
+        # only the terms the openers use matter: restricting to them keeps the products small
+        terms = np.unique(weighted.indices)
+        weighted = weighted[:, terms]
+        known = pair_ticket >= 0
+        candidates, column = np.unique(pair_ticket[known], return_inverse=True)
+        # terms a candidate covers: its own text terms, or any term translating into its title
+        by_translation = self._translation_binary[terms] @ self._titles_binary[candidates].T  # terms x candidates
+        covered = (self._texts[candidates][:, terms].T + by_translation).tocsc()
+        covered.data[:] = 1
+        covered_rows = covered.T.tocsr()  # candidates x terms
+        if known.any():
+            units = pair_unit[known]
+            hits = np.asarray(weighted[units].multiply(covered_rows[column]).sum(axis=1)).ravel()
+            shares[known] = np.divide(hits, totals[units], out=np.zeros_like(hits), where=totals[units] > 0)
+        return shares
 
 
 def _binary(matrix: sp.spmatrix) -> sp.csr_matrix:

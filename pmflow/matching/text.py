@@ -7,6 +7,8 @@ strongly, and also split into its lower-cased parts, so ``mkdirs()`` still meets
 from __future__ import annotations
 
 import re
+from collections import Counter
+from collections.abc import Sequence
 from functools import lru_cache
 
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
@@ -138,3 +140,33 @@ def extract_ticket_refs(text: str, team_keys: frozenset[str] | None = None) -> l
 
 def _is_ticket_key(key: str, team_keys: frozenset[str] | None) -> bool:
     return key in team_keys if team_keys is not None else key not in NOT_TICKET_KEYS
+
+
+# -- template boilerplate ------------------------------------------------------------------------
+
+_SPACES = re.compile(r"\s+")
+
+
+def _line_key(line: str) -> str:
+    return _SPACES.sub(" ", line.strip().lower())
+
+
+def boilerplate_lines(texts: Sequence[str], min_share: float = 0.05, min_docs: int = 5) -> frozenset[str]:
+    """Lines (normalised: trimmed, lower-cased, spaces collapsed) found in at least ``min_share`` of
+    ``texts`` and at least ``min_docs`` of them: a template's fixed text ("Acceptance criteria:",
+    "- verified on staging"), which says nothing about any one ticket but, indexed, makes a word
+    of it ("staging") look present in every ticket that uses the template."""
+    df: Counter[str] = Counter()
+    for text in texts:
+        if text:
+            df.update({key for key in map(_line_key, text.splitlines()) if key})
+    least = max(min_docs, min_share * len(texts))
+    return frozenset(key for key, n in df.items() if n >= least)
+
+
+def without_lines(text: str, lines: frozenset[str]) -> str:
+    """``text`` without the lines whose normalised form is in ``lines``."""
+    if not lines or not text:
+        return text
+    return "\n".join(line for line in text.splitlines() if _line_key(line) not in lines)
+
