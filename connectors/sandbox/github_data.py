@@ -212,6 +212,9 @@ class GitHubData:
         self.accounts: dict[str, Account] = {}  # login -> account
         self.version = 0
         self.bad: list[BadRecord] = []
+        self.pulls_by_work: dict[object, list[tuple[str, Thread]]] = {}
+        """Generator index: (repository name, pull request) made for each work item (a ticket's or
+        untracked work), so that Slack threads about the work can link them."""
         self._clock = clock
         self._fallback_clock = now
         self._next_id = 9_000_000_000

@@ -160,7 +160,7 @@ class _Generator:
             for attempt in range(2 if self.rng.random() < 0.15 else 1):
                 repo = self.repo_for(ticket.team_key)
                 start = ticket.created_at + timedelta(hours=self.rng.uniform(1, 96 + attempt * 72))
-                self.pull_for_ticket(repo, ticket, start)
+                self.remember(ticket.work, repo, self.pull_for_ticket(repo, ticket, start))
 
     def pull_for_ticket(self, repo: Repo, ticket: TicketSeed, start: datetime) -> Thread | None:
         rng, work = self.rng, ticket.work
@@ -188,6 +188,10 @@ class _Generator:
         summary = _fill(self.rng.choice(BODY_SUMMARIES), alias=alias, problem=work.problem)
         return f"## Summary\n{summary}\n\n{self.rng.choice(BODY_TESTING)}"
 
+    def remember(self, work: WorkItem, repo: Repo, pull: Thread | None) -> None:
+        if pull is not None:
+            self.data.pulls_by_work.setdefault(work, []).append((repo.name, pull))
+
     # ---- pull requests about no ticket ---------------------------------------------------------
     def untracked_pulls(self) -> None:
         rng = self.rng
@@ -196,11 +200,12 @@ class _Generator:
             repo = self.repo_for(work.team_key)
             alias = rng.choice(work.aliases)
             title = _fill(rng.choice(PR_TITLES[work.kind]), problem=work.problem, alias=alias)
-            self.pull(repo, title=title, body=self.body(work, alias), user=rng.choice(self.active),
+            pull = self.pull(repo, title=title, body=self.body(work, alias), user=rng.choice(self.active),
                       head_ref=f"{BRANCH_PREFIX[work.kind]}/{_slug(alias)}-{_slug(work.problem)}",
                       start=self.start + timedelta(seconds=rng.uniform(0, span)), truth=None,
                       labels=[LABELS[work.kind]] if rng.random() < 0.5 else [],
                       path_word=_slug(work.component).split("-")[0])
+            self.remember(work, repo, pull)
         bot = self.data.accounts["dependabot[bot]"]
         for _ in range(max(2, len(self.world.tickets) // 12)):
             repo = rng.choice(list(self.data.repos.values()))

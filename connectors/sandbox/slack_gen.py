@@ -2,7 +2,9 @@
 
 Every top-level message gets a ground-truth label (``SlackMessage.truth``): a thread about a
 ticket (citing its identifier or Linear URL about a quarter of the time, otherwise only
-paraphrasing it), untracked new work, or not work at all (chit-chat, greetings, bots).
+paraphrasing it), untracked new work, or not work at all (chit-chat, greetings, bots). A reply
+linking a pull request links a real one of the world's GitHub, opened by then, about the thread's
+ticket or untracked work.
 Besides the random history, every world contains a fixed set of edge cases ("set pieces"), so
 that even a tiny world has a tombstone, an edit, a late reply, a >4,000-character message, bot
 messages, a thread broadcast, unicode, mentions and links, and a thread longer than one page.
@@ -203,6 +205,9 @@ class HistoryWriter:
         self._windows: dict[int, tuple[list[int], list[int]]] = {}
         self._untracked = iter(())
         self._humans: dict[str, list[str]] = {}
+        # Choices about which pull request a reply links draw from their own stream, so that
+        # the rest of the history is the same whatever GitHub holds.
+        self._pull_rng = random.Random(f"{world.seed}:slack-pulls")
 
     # ---- volume ------------------------------------------------------------------------------
     def fill_workspace(self, budget: int) -> None:
@@ -297,13 +302,32 @@ class HistoryWriter:
             if self.rng.random() < RATES["long"]:
                 text = self._long_text()
             else:
-                text = self._fill(self.rng.choice(templates), author, alias=self._alias(work))
+                text = self._work_reply(self.rng.choice(templates), templates, author, work, ts)
             broadcast = self.rng.random() < RATES["broadcast"]
             self._maybe_edit(self._reply(channel, parent, ts, author, text, broadcast=broadcast))
         if parent.ts < cap - 14 * DAY_US and self.rng.random() < RATES["late_reply"]:
             late = min(parent.ts + self.rng.randrange(7 * DAY_US, 60 * DAY_US), cap - SECOND_US)
             if not parent.replies or late > parent.replies[-1].ts:
                 self._reply(channel, parent, late, self.rng.choice(participants), self.rng.choice(LATE_REPLY_TEXTS))
+
+    def _work_reply(self, template: str, templates, author: str, work: WorkItem | None, ts: int) -> str:
+        """A reply; one linking a pull request links a real one about the thread's work, opened by
+        then, or becomes another reply when there is none."""
+        pull = self._pull_about(work, ts) if "{pr}" in template else None
+        if "{pr}" in template and pull is None:
+            template = self._pull_rng.choice([t for t in templates if "{pr}" not in t])
+        fields = {"repo": pull[0], "pr": pull[1]} if pull else {}
+        return self._fill(template, author, alias=self._alias(work), **fields)
+
+    def _pull_about(self, work: WorkItem | None, ts: int) -> tuple[str, int] | None:
+        """(repository name, number) of a pull request about ``work`` created before ``ts``, or None."""
+        if work is None:
+            return None
+        pulls = [(repo, p) for repo, p in self.world.github.pulls_by_work.get(work, ()) if _us(p.created_at) <= ts]
+        if not pulls:
+            return None
+        repo, pull = self._pull_rng.choice(pulls)
+        return repo, pull.number
 
     def _reply_count(self, mean: float) -> int:
         return min(50, 1 + round(self.rng.expovariate(1 / (mean - 1))))
@@ -356,9 +380,10 @@ class HistoryWriter:
         ticket = next((t for t in self.world.tickets if _us(t.created_at) < ts), self.world.tickets[0])
         parent = self._top(channel, ts, a, f"Picking up {ticket.identifier} today ({ticket.title})",
                            ("ticket", ticket.identifier))
-        pr = self.rng.randint(100, 2000)
-        self._reply(channel, parent, ts + HOUR_US, b,
-                    f"<@{a}> happy to review :eyes: <https://github.com/{self.org}/api/pull/{pr}|#{pr}>")
+        self.rng.randint(100, 2000)  # unused draw: keeps the random stream, so every seed's history, unchanged
+        pull = self._pull_about(ticket.work, ts + HOUR_US)
+        link = f" <https://github.com/{self.org}/{pull[0]}/pull/{pull[1]}|#{pull[1]}>" if pull else ""
+        self._reply(channel, parent, ts + HOUR_US, b, f"<@{a}> happy to review :eyes:{link}")
         self._reply(channel, parent, ts + 2 * HOUR_US, a,
                     f"<{ticket.url}|{ticket.identifier}> updated with the repro steps")
         self._reply(channel, parent, ts + 3 * HOUR_US, b, "thanks! :tada: 🎉")
@@ -370,11 +395,13 @@ class HistoryWriter:
         replies = 17 if self.world.scale.messages < 200 else 40
         for i in range(replies):
             author = (a, b)[i % 2]
+            reply_ts = ts + (i + 1) * 10 * 60 * SECOND_US
             if i == 3:
                 text = self._long_text()
             else:
-                text = self._fill(self.rng.choice(vocab.WORK_REPLIES), author, alias=self._alias(ticket.work))
-            reply = self._reply(channel, parent, ts + (i + 1) * 10 * 60 * SECOND_US, author, text, broadcast=i == 5)
+                template = self.rng.choice(vocab.WORK_REPLIES)
+                text = self._work_reply(template, vocab.WORK_REPLIES, author, ticket.work, reply_ts)
+            reply = self._reply(channel, parent, reply_ts, author, text, broadcast=i == 5)
             if i == 2:
                 reply.edited = (author, reply.ts + 60 * SECOND_US)
 
@@ -470,9 +497,9 @@ class HistoryWriter:
         mention = self.rng.choice(self.active)
         if mention == author:
             mention = self.active[(self.active.index(mention) + 1) % len(self.active)]
-        return template.format(mention=f"<@{mention}>", customer=self.rng.choice(vocab.CUSTOMERS), alias=alias,
-                               org=self.org, repo=self.rng.choice(vocab.REPOS), pr=self.rng.randint(100, 2000),
-                               **fields)
+        values = {"mention": f"<@{mention}>", "customer": self.rng.choice(vocab.CUSTOMERS), "alias": alias,
+                  "org": self.org, "repo": self.rng.choice(vocab.REPOS), "pr": self.rng.randint(100, 2000)}
+        return template.format(**(values | fields))
 
     def _long_text(self) -> str:
         parts = ["Pasting the full write-up here so it's searchable:"]

@@ -170,6 +170,25 @@ def test_thread_truth_labels_every_top_level_message(default):
     assert all(label["ticket"] is None for label in truth.values() if label["kind"] != "ticket")
 
 
+PULL_LINK = re.compile(r"https://github\.com/([\w.-]+/[\w.-]+)/pull/(\d+)")
+
+
+def test_pull_requests_linked_in_threads_exist_and_are_about_the_threads_work(default):
+    """A reply linking a PR links one that exists, was opened by then and is about the thread's
+    ticket (or, in a thread about untracked work, about no ticket)."""
+    truth, github = default.slack_thread_truth, default.github_truth
+    created = {(r.full_name, n): t.created_at for r in default.github.repos.values() for n, t in r.threads.items()}
+    linked = Counter()
+    for row in default.expected_slack_messages():
+        root = (row["channel_id"], row["thread_ts"] or row["ts"])
+        for repo, number in PULL_LINK.findall(row["text"] or ""):
+            pull = (repo, int(number))
+            assert pull in github and created[pull] <= row["posted_at"], row["text"]
+            assert github[pull] == truth[root]["ticket"], (row["text"], truth[root])
+            linked[truth[root]["kind"]] += 1
+    assert linked["ticket"] > 20 and linked["new_work"] > 0
+
+
 def test_threads_mostly_paraphrase_and_citations_are_right(default):
     truth = default.slack_thread_truth
     cited = paraphrased = 0
