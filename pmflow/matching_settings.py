@@ -3,8 +3,8 @@
 The decision thresholds were calibrated once on the pooled sandbox ground truth of seeds 11, 13
 and 17 (default size) with `benchmarks/matching.py --sandbox --calibrate`; the acceptance figures
 are measured on seed 7, which calibration never saw. See pmflow/matching/calibration.py for the
-procedure. Calibration set (1,455 work-like Slack units): precision of `linked` 0.951 at recall
-0.814, new-work F1 0.822.
+procedure. Calibration set (1,367 work-like Slack units): precision of `linked` 0.952 at recall
+0.885, new-work F1 0.859.
 
 | variable | meaning | default |
 |---|---|---|
@@ -29,30 +29,36 @@ class MatchSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PMFLOW_MATCH_", extra="ignore")
 
     # -- stage 3 (calibrated; see the module docstring) -----------------------------------------
-    calibration_intercept: float = -7.1598
-    calibration_score: float = 6.7835
-    calibration_margin: float = 0.8026
-    calibration_coverage: float = 1.3437
-    calibration_coverage_margin: float = 0.8804
+    calibration_intercept: float = -11.4148
+    calibration_score: float = 5.8611
+    calibration_margin: float = -0.6775
+    calibration_coverage: float = 2.9998
+    calibration_coverage_margin: float = 0.236
     """P(best candidate is the unit's ticket) = sigmoid(intercept + score * s1 + margin * (s1 - s2)
     + coverage * c1 + coverage_margin * (c1 - c2) + evidence terms below): s1, s2 the retrieval
     scores of the best and second candidates, c1, c2 the share of the unit's opening text they
     cover (logistic fit)."""
-    calibration_lexical: float = -3.0004
-    calibration_lexical_margin: float = -0.2856
-    calibration_semantic: float = 0.7986
-    calibration_semantic_margin: float = 8.6851
-    calibration_prior: float = -0.1392
-    calibration_prior_runner_up: float = -1.5213
-    calibration_agree_lexical: float = 0.4461
-    calibration_agree_semantic: float = 1.1277
-    calibration_agree_coverage: float = 0.3138
+    calibration_unknown: float = -2.7891
+    calibration_title_coverage: float = 6.3616
+    calibration_title_coverage_margin: float = 0.2633
+    """...+ unknown * the share of the unit's opening words no ticket uses, + title_coverage * t1
+    + title_coverage_margin * (t1 - t2), t the share of a candidate's title the opening names
+    (SemanticScorer.unknown_share, .title_coverage_pairs)."""
+    calibration_lexical: float = -5.1499
+    calibration_lexical_margin: float = 2.7587
+    calibration_semantic: float = 0.2257
+    calibration_semantic_margin: float = 7.4299
+    calibration_prior: float = 2.625
+    calibration_prior_runner_up: float = -2.3285
+    calibration_agree_lexical: float = -0.2002
+    calibration_agree_semantic: float = 1.0369
+    calibration_agree_coverage: float = 0.0414
     """...+ the evidence terms (decide.evidence_features): the best candidate's lexical and semantic
     similarities and their leads over the runner-up's, the time priors of both, and whether the
     lexical, semantic and coverage signals alone also rank it first (rank agreement)."""
-    link_probability: float = 0.65
+    link_probability: float = 0.58
     """Least calibrated probability for `linked`."""
-    suggest_probability: float = 0.5
+    suggest_probability: float = 0.4
     """Least calibrated probability for `suggested`; below it a work-like unit is `new_work`."""
     not_work_max_score: float = 0.02
     """A unit none of whose candidates reaches this score shares no vocabulary with any ticket:

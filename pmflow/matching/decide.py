@@ -1,8 +1,9 @@
 """The three stages of a ticket-matching decision, as pure functions over units and tickets.
 
 1. **Explicit references** (:func:`explicit_reference`): an identifier (ENG-123), a Linear URL or
-   a branch name (eng-123-fix-login) naming a ticket that exists in the workspace: `linked`,
-   method `reference`, score 1. Identifiers that name no ticket of the workspace are ignored.
+   a branch name (eng-123-fix-login) naming a ticket that exists in the workspace, or the URL of a
+   GitHub pull request or issue that names one: `linked`, method `reference`, score 1. Identifiers
+   that name no ticket of the workspace are ignored.
 2. **Retrieval** (:class:`Ranker`): the local retriever (TF-IDF with a title field) fused with the
    local semantic scorer learned from the workspace's tickets, plus OpenAI embeddings when
    configured, ranks the tickets for each unit; the fused score is weighted by a prior on time
@@ -35,9 +36,9 @@ from pmflow.matching.units import Ticket, Unit, plain_text, without_code
 from pmflow.matching_settings import MatchSettings
 
 DECISIONS = ("linked", "suggested", "new_work", "not_work")
-_MAYBE_REF = re.compile(r"[A-Za-z0-9]-\d")
+_MAYBE_REF = re.compile(r"[A-Za-z0-9]-\d|github\.com/", re.IGNORECASE)
 """Every ticket reference (identifier, Linear URL, branch name) contains a letter or digit, a dash
-and a digit: text without one is skipped cheaply."""
+and a digit, and every pull request or issue one a GitHub URL: text with neither is skipped cheaply."""
 METHODS = ("reference", "bm25", "fused", "embedding", "llm", "rules")
 
 
@@ -67,6 +68,9 @@ class Evidence:
 
     c1: float = 0.0
     c2: float = 0.0
+    t1: float = 0.0
+    t2: float = 0.0
+    unknown: float = 0.0
     lex1: float = 0.0
     lex2: float = 0.0
     sem1: float = 0.0
@@ -85,36 +89,50 @@ class Evidence:
 # -- stage 1 -------------------------------------------------------------------------------------
 
 
-def explicit_reference(unit: Unit, tickets: dict[str, Ticket], team_keys: frozenset[str]) -> Decision | None:
+def explicit_reference(unit: Unit, tickets: dict[str, Ticket], team_keys: frozenset[str],
+                       work_items: dict[str, str] | None = None) -> Decision | None:
     """`linked` by an explicit reference to an existing ticket, or None.
 
+    A reference is a ticket's identifier, Linear URL or branch name, or the URL of a GitHub pull
+    request or issue that itself cites a ticket (``work_items``, see :func:`work_item_tickets`).
     The opener's references come first (a reply may mention a related ticket in passing); among
-    the rest, the most often cited wins, ties going to the earliest.
+    the rest, the most often cited ticket wins, ties going to the earliest.
     """
     if not _MAYBE_REF.search(unit.text):
         return None
-    refs = extract_ticket_refs(unit.text, team_keys)
-    valid = [r for r in refs if r in tickets]
+    work_items = work_items or {}
+
+    def cited(text: str) -> list[tuple[str, str]]:
+        """(reference, ticket identifier) of the references in ``text`` that name a ticket."""
+        refs = extract_ticket_refs(text, team_keys)
+        return [(ref, ticket) for ref in refs if (ticket := ref if ref in tickets else work_items.get(ref))]
+
+    valid = cited(unit.text)
     if not valid:
         return None
-    opener_refs = [r for r in extract_ticket_refs(unit.opener, team_keys) if r in tickets]
-    if opener_refs:
-        chosen = opener_refs[0]
+    opener = cited(unit.opener)
+    if opener:
+        ref, chosen = opener[0]
     else:
-        counts = Counter(r for r in _all_refs(unit.text, team_keys) if r in tickets)
-        chosen = max(valid, key=lambda r: (counts[r], -valid.index(r)))
-    others = [r for r in valid if r != chosen]
-    reason = f"cites {chosen}" + (f" (also cites {', '.join(others[:5])})" if others else "")
+        counts = Counter(ticket for line in unit.text.splitlines() for _, ticket in cited(line))
+        ref, chosen = max(valid, key=lambda pair: (counts[pair[1]], -valid.index(pair)))
+    others = [ticket for ticket in dict.fromkeys(ticket for _, ticket in valid) if ticket != chosen]
+    reason = f"cites {chosen}" if ref == chosen else f"cites {ref}, which cites {chosen}"
+    if others:
+        reason += f" (also cites {', '.join(others[:5])})"
     return Decision(unit, "linked", tickets[chosen], "reference", 1.0, reason, [(chosen, 1.0)])
 
 
-def unknown_references(unit: Unit, tickets: dict[str, Ticket], team_keys: frozenset[str]) -> list[str]:
-    return [r for r in extract_ticket_refs(unit.text, team_keys) if "#" not in r and r not in tickets]
-
-
-def _all_refs(text: str, team_keys: frozenset[str]) -> list[str]:
-    """Every reference occurrence (with repeats), for counting."""
-    return [ref for line in text.splitlines() for ref in extract_ticket_refs(line, team_keys)]
+def work_item_tickets(units: Sequence[Unit], tickets: dict[str, Ticket], team_keys: frozenset[str]) -> dict[str, str]:
+    """``owner/repo#number`` (lower case, as references are normalised) -> the ticket a GitHub pull
+    request or issue cites explicitly: a Slack thread linking the PR is about that ticket too.
+    One hop only, so a chain of links can never loop."""
+    linked = {}
+    for unit in units:
+        decision = explicit_reference(unit, tickets, team_keys) if unit.source_kind.startswith("github") else None
+        if decision is not None:
+            linked[unit.source_id.lower()] = decision.ticket.identifier
+    return linked
 
 
 # -- stage 2 -------------------------------------------------------------------------------------
@@ -136,7 +154,11 @@ def unit_query(unit: Unit) -> QueryDoc:
     """The opener as the title field (the subject is stated there), the whole unit as the body.
 
     No `before` limit: a thread often discusses work before its ticket is filed."""
-    return QueryDoc(title=plain_text(without_code(unit.opener)), body=plain_text(without_code(unit.text)))
+    return QueryDoc(title=opener_text(unit.opener), body=plain_text(without_code(unit.text)))
+
+
+def opener_text(opener: str) -> str:
+    return plain_text(without_code(opener))
 
 
 class Ranker:
@@ -157,7 +179,8 @@ class Ranker:
     BATCH = 2048
 
     def __init__(self, tickets: Sequence[Ticket], settings: MatchSettings, embeddings: object | None = None,
-                 linked_text: dict[str, list[str]] | None = None):
+                 linked_text: dict[str, list[str]] | None = None, openers: Sequence[str] = ()):
+        """``openers``: the opening texts of all the workspace's units (see SemanticScorer.fit_openers)."""
         linked_text = linked_text or {}
         boilerplate: frozenset[str] = frozenset()
         if settings.boilerplate_share > 0:
@@ -170,6 +193,7 @@ class Ranker:
         self.retriever = LocalRetriever().fit(docs)
         self.semantic = SemanticScorer()
         self.semantic.fit(docs)
+        self.semantic.fit_openers([opener_text(opener) for opener in openers])
         self.embeddings = embeddings
         if embeddings is not None:
             embeddings.fit(docs)
@@ -213,7 +237,9 @@ class Ranker:
         lex_vals = np.array([score for ranking in lexical for _, score in ranking], dtype=np.float32)
         lex = sp.csr_matrix((lex_vals, (lex_rows, lex_cols)), shape=(n_queries, n_tickets))
 
-        counts = self.semantic.opener_counts([q.title or q.body for q in queries])
+        openers = [q.title or q.body for q in queries]
+        counts = self.semantic.opener_counts(openers)
+        unknown = self.semantic.unknown_share(openers, counts)
         translation = self.semantic.translation(counts)
         rows, cols = [lex_rows], [lex_cols]
         tr_rows, tr_cols = _sparse_top_k(translation, depth)
@@ -260,6 +286,8 @@ class Ranker:
         reach = (np.arange(len(rows)) - best < 2) | (fused * (1.0 + self.settings.coverage_weight) >= fused[best])
         signals["cov"] = np.zeros(len(rows))
         signals["cov"][reach] = semantic.coverage_pairs(counts, rows[reach], cols[reach])
+        signals["tcov"] = np.zeros(len(rows))
+        signals["tcov"][reach] = semantic.title_coverage_pairs(counts, rows[reach], cols[reach])
         fused = fused * (1.0 + self.settings.coverage_weight * signals["cov"])
 
         order = np.lexsort((-fused, rows))
@@ -270,7 +298,7 @@ class Ranker:
         top = np.where(has, first[:-1], 0)
         second = np.where(first[:-1] + 1 < first[1:], first[:-1] + 1, -1)
         agree = {name: _best_is_first(values, rows, first, n_queries) for name, values in signals.items()
-                 if name != "prior"}
+                 if name not in ("prior", "tcov")}
 
         def at(name: str, index: np.ndarray, missing: float) -> list[float]:
             return np.where(index >= 0, signals[name][np.maximum(index, 0)], missing).tolist() if len(rows) else \
@@ -278,6 +306,7 @@ class Ranker:
 
         top_or_none = np.where(has, top, -1)
         values = {"c1": at("cov", top_or_none, 0.0), "c2": at("cov", second, 0.0),
+                  "t1": at("tcov", top_or_none, 0.0), "t2": at("tcov", second, 0.0),
                   "lex1": at("lex", top_or_none, 0.0), "lex2": at("lex", second, 0.0),
                   "sem1": at("sem", top_or_none, 0.0), "sem2": at("sem", second, 0.0),
                   "prior1": at("prior", top_or_none, 1.0), "prior2": at("prior", second, 1.0)}
@@ -285,7 +314,7 @@ class Ranker:
         for r in range(n_queries):
             a, b = first[r], min(first[r + 1], first[r] + k)
             out.append([(self.ids[c], float(f)) for c, f in zip(cols[a:b].tolist(), fused[a:b].tolist()) if f > 0])
-            evidence.append(Evidence(**{name: float(v[r]) for name, v in values.items()},
+            evidence.append(Evidence(**{name: float(v[r]) for name, v in values.items()}, unknown=float(unknown[r]),
                                      agree_lexical=float(agree["lex"][r]), agree_semantic=float(agree["sem"][r]),
                                      agree_coverage=float(agree["cov"][r])))
         return out, evidence
@@ -353,6 +382,7 @@ def link_probability(best: float, runner_up: float, coverage: tuple[float, float
 def evidence_features(evidence: Evidence) -> dict[str, float]:
     """The evidence terms of the calibrated probability, by settings name (calibration_<name>)."""
     return {
+        "unknown": evidence.unknown, "title_coverage": evidence.t1, "title_coverage_margin": evidence.t1 - evidence.t2,
         "lexical": evidence.lex1, "lexical_margin": evidence.lex1 - evidence.lex2,
         "semantic": evidence.sem1, "semantic_margin": evidence.sem1 - evidence.sem2,
         "prior": evidence.prior1, "prior_runner_up": evidence.prior2,

@@ -17,17 +17,19 @@ from datetime import UTC, datetime
 
 from pmflow.matching.adjudicate import Adjudicator
 from pmflow.matching.classify import classify
-from pmflow.matching.decide import Decision, Ranker, decide, explicit_reference
+from pmflow.matching.decide import Decision, Ranker, decide, explicit_reference, work_item_tickets
 from pmflow.matching.openai_embeddings import Embedder, EmbeddingScorer
 from pmflow.matching.store import write_decisions
 from pmflow.matching.units import (
     Ticket,
     Unit,
     build_match_models,
+    github_units,
     load_tickets,
     pending_units,
     plain_text,
     reference_texts,
+    unit_openers,
     workspaces_with_units,
 )
 from pmflow.matching_settings import MatchSettings
@@ -91,6 +93,8 @@ def match_workspace(
         units = pending_units(con, workspace_id, all_units=all_units)
         tickets = load_tickets(con, ticket_workspace) if units else []
         earlier_references = reference_texts(con, workspace_id) if units and not all_units else []
+        work_item_units = github_units(con, workspace_id) if units else []
+        openers = [u.opener for u in units] if all_units else unit_openers(con, workspace_id) if units else []
     report.units, report.tickets = len(units), len(tickets)
     if not units:
         return report, []
@@ -106,9 +110,10 @@ def match_workspace(
     team_keys = frozenset(t.team_key for t in tickets if t.team_key)
 
     with clock("references_and_rules"):
+        work_items = work_item_tickets(work_item_units, by_identifier, team_keys)
         decisions: dict[int, Decision] = {}
         for index, unit in enumerate(units):
-            linked = explicit_reference(unit, by_identifier, team_keys)
+            linked = explicit_reference(unit, by_identifier, team_keys, work_items)
             if linked is not None:
                 decisions[index] = linked
         for index, unit in enumerate(units):
@@ -128,11 +133,11 @@ def match_workspace(
     with clock("fit"):
         expansions: dict[str, list[str]] = {}
         if settings.expand_with_references:
-            texts = [(d.ticket.identifier, d.unit.text) for d in decisions.values() if d.method == "reference"]
+            texts = [(d.ticket.identifier, d.unit.opener) for d in decisions.values() if d.method == "reference"]
             texts += earlier_references
             for identifier, text in texts:
                 expansions.setdefault(identifier, []).append(plain_text(text)[:EXPANSION_CHARS])
-        ranker = Ranker(tickets, settings, scorer, expansions)
+        ranker = Ranker(tickets, settings, scorer, expansions, openers)
     with clock("rank"):
         rankings, evidence = ranker.rank([units[i] for i in rest], settings.candidates)
     with clock("decide"):

@@ -44,6 +44,9 @@ class SemanticScorer:
     max_mapped_terms: int = 24
     """A query keeps its heaviest title terms after translation (the light ones are the common
     words whose long postings make the product dense and slow; cf. RetrievalWeights.max_query_terms)."""
+    strong_npmi: float = 0.5
+    """Least normalised PMI for a description term to *name* a title term (title coverage): the
+    translation keeps weaker associations, a customer's name with every title it reported."""
     latent_sample: int = 5000
     """The LSA basis is fitted on at most this many tickets (a random sample), all are projected."""
 
@@ -56,7 +59,6 @@ class SemanticScorer:
         titles = _binary(counts[:n])
         texts = _binary(counts[:n] + counts[n:])
         self._texts = texts
-        self._text_idf = None
         # translation: description/title term -> title term, positive PMI over tickets
         title_df = np.asarray(titles.sum(axis=0)).ravel()
         text_df = np.asarray(texts.sum(axis=0)).ravel()
@@ -70,8 +72,13 @@ class SemanticScorer:
         )
         self._translation = _top_per_row(translation, self.associations)
         self._translation_binary = _binary(self._translation)
+        npmi = pmi / np.maximum(-np.log(together / n), 1e-9)  # a pair in every ticket: pmi 0
+        strong = (npmi >= self.strong_npmi) & positive
+        self._strong_translation = sp.csr_matrix(
+            (np.ones(int(strong.sum()), dtype=np.float32), (rows[strong], cols[strong])), shape=(counts.shape[1],) * 2)
         self._title_idf = np.log((1 + n) / (1 + title_df)).astype(np.float32) + 1
         self._text_idf = np.log((1 + n) / (1 + text_df)).astype(np.float32) + 1
+        self._opener_weights = self._text_idf
         self._titles_binary = titles
         self._titles = _normalise_rows(titles.multiply(self._title_idf).tocsr()).T.tocsr()
         # latent: LSA over title twice + description
@@ -85,12 +92,31 @@ class SemanticScorer:
         self._latent_rows = _normalise_dense(self._svd.transform(docs).astype(np.float32))
         self._latent = self._latent_rows.T.copy()
 
+    def fit_openers(self, openers: Sequence[str]) -> None:
+        """Weigh the terms of :meth:`coverage` by their rarity among ``openers`` too (the opening
+        texts of all the workspace's units): chat's stock phrases ("can someone take a look?",
+        "keeps bringing it up") are common in openers whatever their subject, and covering them
+        says nothing."""
+        if not openers:
+            return
+        df = np.asarray(_binary(self._vocabulary.counts(list(openers))).sum(axis=0)).ravel()
+        opener_idf = np.log((1 + len(openers)) / (1 + df)).astype(np.float32) + 1
+        self._opener_weights = self._text_idf * opener_idf
+
     @property
     def size(self) -> int:
         return self._n
 
     def opener_counts(self, openers: Sequence[str]) -> sp.csr_matrix:
         return self._vocabulary.counts(list(openers))
+
+    def unknown_share(self, openers: Sequence[str], counts: sp.csr_matrix) -> np.ndarray:
+        """Per opener, the idf-weighted share of its terms that no ticket uses (weighted as a term
+        seen in no ticket): a unit naming a thing no ticket names is likely new work."""
+        known = np.asarray(_binary(counts).multiply(self._text_idf).sum(axis=1)).ravel()
+        unknown = self._vocabulary.unknown_counts(openers) * np.float32(np.log(1 + self._n) + 1)
+        total = known + unknown
+        return np.divide(unknown, total, out=np.zeros_like(total), where=total > 0)
 
     def translation(self, counts: sp.csr_matrix) -> sp.csr_matrix:
         """Sparse (openers x tickets) cosine between the openers mapped into title vocabulary and
@@ -150,7 +176,7 @@ class SemanticScorer:
         shares = np.zeros(len(pair_unit))
         if len(pair_unit) == 0:
             return shares
-        weighted = _binary(counts).multiply(self._text_idf).tocsr()
+        weighted = _binary(counts).multiply(self._opener_weights).tocsr()
         totals = np.asarray(weighted.sum(axis=1)).ravel()
         # only the terms the openers use matter: restricting to them keeps the products small
         terms = np.unique(weighted.indices)
@@ -158,7 +184,7 @@ class SemanticScorer:
         known = pair_ticket >= 0
         candidates, column = np.unique(pair_ticket[known], return_inverse=True)
         # terms a candidate covers: its own text terms, or any term translating into its title
-        by_translation = self._translation_binary[terms] @ self._titles_binary[candidates].T  # terms x candidates
+        by_translation = self._strong_translation[terms] @ self._titles_binary[candidates].T  # terms x candidates
         covered = (self._texts[candidates][:, terms].T + by_translation).tocsc()
         covered.data[:] = 1
         covered_rows = covered.T.tocsr()  # candidates x terms
@@ -166,6 +192,24 @@ class SemanticScorer:
             units = pair_unit[known]
             hits = np.asarray(weighted[units].multiply(covered_rows[column]).sum(axis=1)).ravel()
             shares[known] = np.divide(hits, totals[units], out=np.zeros_like(hits), where=totals[units] > 0)
+        return shares
+
+    def title_coverage_pairs(self, counts: sp.csr_matrix, pair_unit: np.ndarray, pair_ticket: np.ndarray) -> np.ndarray:
+        """The converse of :meth:`coverage_pairs`: the idf-weighted share of the title of the ticket
+        at fit position ``pair_ticket[i]`` that opener ``pair_unit[i]`` names, in its own words or
+        through the translation. A ticket about the same problem in another component leaves the
+        component's words uncovered."""
+        shares = np.zeros(len(pair_unit))
+        known = pair_ticket >= 0
+        if not known.any():
+            return shares
+        openers = _binary(counts)
+        named = openers + openers @ self._strong_translation
+        named.data[:] = 1
+        titles = self._titles_binary[pair_ticket[known]].multiply(self._text_idf).tocsr()
+        totals = np.asarray(titles.sum(axis=1)).ravel()
+        hits = np.asarray(titles.multiply(named[pair_unit[known]]).sum(axis=1)).ravel()
+        shares[known] = np.divide(hits, totals, out=np.zeros_like(hits), where=totals > 0)
         return shares
 
 

@@ -56,6 +56,13 @@ class TermVocabulary:
         matrix.sum_duplicates()
         return matrix
 
+    def unknown_counts(self, texts: Sequence[str]) -> np.ndarray:
+        """Per text, how many of its terms the vocabulary lacks: words no ticket uses."""
+        return np.array([sum(map(self._unknown_in, compounds(text))) for text in texts], dtype=np.float32)
+
+    def _unknown_in(self, compound: str) -> int:
+        return sum(term not in self._ids for term in index_terms(compound))
+
     def _lookup(self, compound: str) -> tuple[int, ...]:
         """Term ids of one compound. Cached: while growing every term gets an id, so a cached
         answer stays right once the vocabulary is frozen."""

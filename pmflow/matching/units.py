@@ -64,13 +64,16 @@ def workspaces_with_units(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [row[0] for row in con.execute("SELECT DISTINCT workspace_id FROM staging.match_units ORDER BY 1").fetchall()]
 
 
+_UNIT_COLUMNS = """u.workspace_id, u.source_kind, u.source_id, u.started_at, u.opener, u.text, u.subtype,
+                  u.opener_is_bot, u.bot_only, u.messages, u.url, u.container, u.fingerprint"""
+
+
 def pending_units(con: duckdb.DuckDBPyConnection, workspace_id: str, *, all_units: bool = False) -> list[Unit]:
     """Units of the workspace that are new or changed since their last decision (all with all_units)."""
     changed = "" if all_units else "AND f.fingerprint IS DISTINCT FROM u.fingerprint"
     rows = con.execute(
         f"""
-        SELECT u.workspace_id, u.source_kind, u.source_id, u.started_at, u.opener, u.text, u.subtype,
-               u.opener_is_bot, u.bot_only, u.messages, u.url, u.container, u.fingerprint
+        SELECT {_UNIT_COLUMNS}
         FROM staging.match_units AS u
         LEFT JOIN ops.match_fingerprints AS f
                ON f.workspace_id = u.workspace_id AND f.source_id = u.source_id
@@ -82,12 +85,30 @@ def pending_units(con: duckdb.DuckDBPyConnection, workspace_id: str, *, all_unit
     return [Unit(*row) for row in rows]
 
 
+def github_units(con: duckdb.DuckDBPyConnection, workspace_id: str) -> list[Unit]:
+    """Every GitHub pull request and issue of the workspace, changed or not: the tickets they cite
+    are inherited by the Slack threads that link them."""
+    rows = con.execute(
+        f"SELECT {_UNIT_COLUMNS} FROM staging.match_units AS u "
+        "WHERE u.workspace_id = ? AND u.source_kind IN ('github_pr', 'github_issue') ORDER BY u.source_id",
+        [workspace_id],
+    ).fetchall()
+    return [Unit(*row) for row in rows]
+
+
+def unit_openers(con: duckdb.DuckDBPyConnection, workspace_id: str) -> list[str]:
+    """The opening text of every unit of the workspace."""
+    rows = con.execute("SELECT opener FROM staging.match_units WHERE workspace_id = ? ORDER BY source_id",
+                       [workspace_id]).fetchall()
+    return [opener for (opener,) in rows]
+
+
 def reference_texts(con: duckdb.DuckDBPyConnection, workspace_id: str) -> list[tuple[str, str]]:
     """(ticket identifier, unit text) of the units already linked by explicit reference: the
     ticket documents are expanded with them on every run, so incremental runs rank as a full one."""
     return con.execute(
         """
-        SELECT l.ticket_id, u.text
+        SELECT l.ticket_id, u.opener
         FROM marts.ticket_links AS l
         JOIN staging.match_units AS u ON u.workspace_id = l.workspace_id AND u.source_id = l.source_id
         JOIN ops.match_fingerprints AS f ON f.workspace_id = u.workspace_id AND f.source_id = u.source_id

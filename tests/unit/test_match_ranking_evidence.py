@@ -86,3 +86,31 @@ def test_evidence_enters_the_calibrated_probability():
     decision = decide(unit("the invoice generator leaks memory"), [("ENG-10", 0.9), ("ENG-11", 0.2)], tickets,
                       MatchSettings(), "fused", evidence=Evidence(c1=0.9, c2=0.1, agree_lexical=1.0))
     assert decision.evidence is not None and decision.coverage == (0.9, 0.1)
+
+
+def test_title_coverage_leaves_another_components_words_uncovered():
+    """The same problem in another component covers the unit's problem words but not its component:
+    the converse coverage (of the ticket's title by the opener) tells them apart."""
+    ranker = Ranker(TEMPLATED, MatchSettings())
+    (ranking,), (evidence,) = ranker.rank([unit("the invoice generator leaks memory")], 5)
+    assert ranking[0][0] == "ENG-10"
+    assert evidence.t1 == pytest.approx(1.0) and evidence.t2 < 0.7
+
+
+def test_words_no_ticket_uses_are_the_unknown_share():
+    semantic = Ranker(TEMPLATED, MatchSettings()).semantic
+    openers = ["the invoice generator leaks memory", "the frobnicator leaks memory", "🙂"]
+    known, unknown, empty = semantic.unknown_share(openers, semantic.opener_counts(openers))
+    assert known == 0.0 and 0.3 < unknown < 1.0 and empty == 0.0
+
+
+def test_stock_phrases_of_the_openers_weigh_less_in_coverage():
+    """'someone check' opens every thread whatever its subject: once the openers are known, a ticket
+    sharing only those words covers less of an opener, the one naming its component more."""
+    backups = ticket("OPS-9", "Someone should check the backups", "check the backups weekly")
+    ranker = Ranker(TEMPLATED + [backups], MatchSettings())
+    opener = ["can someone check the invoice generator"]
+    (before,) = ranker.semantic.coverage(opener, [["OPS-9", "ENG-10"]])
+    ranker.semantic.fit_openers([f"can someone check the {name}?" for name in COMPONENTS] + ["the backups failed"])
+    (after,) = ranker.semantic.coverage(opener, [["OPS-9", "ENG-10"]])
+    assert after[0] < before[0] and after[1] > before[1]

@@ -10,7 +10,7 @@ import pytest
 
 from pmflow.matching.adjudicate import VERDICTS, Adjudicator, apply_verdict, prompt_document, response_schema
 from pmflow.matching.classify import classify
-from pmflow.matching.decide import Decision, decide, explicit_reference, link_probability
+from pmflow.matching.decide import Decision, decide, explicit_reference, link_probability, work_item_tickets
 from pmflow.matching.units import Ticket, Unit, plain_text
 from pmflow.matching_settings import MatchSettings
 
@@ -52,6 +52,32 @@ def test_linear_url_and_branch_names_are_references():
 def test_most_cited_in_replies_wins_when_the_opener_cites_none():
     decision = explicit_reference(unit("the checkout is broken\nmaybe ENG-1?\nno, OPS-3\nyes OPS-3"), TICKETS, KEYS)
     assert decision.ticket.identifier == "OPS-3"
+
+
+PULLS = [
+    unit("Dark mode toggle\nusr/eng-12-dark-mode", kind="github_pr", source_id="Acme/web#41"),
+    unit("Follow-up: <https://github.com/acme/web/pull/41|#41> for mobile", kind="github_pr", source_id="acme/web#42"),
+    unit("Bump pandas from 2.1.0 to 2.1.1", kind="github_pr", source_id="acme/web#43"),
+]
+
+
+def test_a_thread_linking_a_pull_request_that_cites_a_ticket_is_about_that_ticket():
+    work_items = work_item_tickets(PULLS, TICKETS, KEYS)
+    assert work_items == {"acme/web#41": "ENG-12"}  # one hop: #42 only links #41; #43 cites nothing
+    thread = unit("the toggle is flaky\nfixed in <https://github.com/ACME/web/pull/41|web#41>, deploying now")
+    decision = explicit_reference(thread, TICKETS, KEYS, work_items)
+    assert (decision.decision, decision.ticket.identifier, decision.method, decision.score) == (
+        "linked", "ENG-12", "reference", 1.0)
+    assert decision.reason == "cites acme/web#41, which cites ENG-12"
+    assert explicit_reference(thread, TICKETS, KEYS) is None  # without the pull requests' citations
+    untracked = unit("bumped it\n<https://github.com/acme/web/pull/43|#43>")
+    assert explicit_reference(untracked, TICKETS, KEYS, work_items) is None
+
+
+def test_a_ticket_cited_in_the_opener_wins_over_a_linked_pull_request():
+    thread = unit("Picking up OPS-3\nsee <https://github.com/acme/web/pull/41|#41>")
+    decision = explicit_reference(thread, TICKETS, KEYS, {"acme/web#41": "ENG-12"})
+    assert decision.ticket.identifier == "OPS-3" and "also cites ENG-12" in decision.reason
 
 
 def test_identifiers_that_name_no_ticket_of_the_workspace_are_not_links():
