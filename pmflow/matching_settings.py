@@ -3,8 +3,8 @@
 The decision thresholds were calibrated once on the pooled sandbox ground truth of seeds 11, 13
 and 17 (default size) with `benchmarks/matching.py --sandbox --calibrate`; the acceptance figures
 are measured on seed 7, which calibration never saw. See pmflow/matching/calibration.py for the
-procedure. Calibration set (1,367 work-like Slack units): precision of `linked` 0.952 at recall
-0.885, new-work F1 0.859.
+procedure. Calibration set (1,367 work-like Slack units): precision of `linked` 0.950 at recall
+0.889, new-work F1 0.863.
 
 | variable | meaning | default |
 |---|---|---|
@@ -29,34 +29,35 @@ class MatchSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PMFLOW_MATCH_", extra="ignore")
 
     # -- stage 3 (calibrated; see the module docstring) -----------------------------------------
-    calibration_intercept: float = -11.4148
-    calibration_score: float = 5.8611
-    calibration_margin: float = -0.6775
-    calibration_coverage: float = 2.9998
-    calibration_coverage_margin: float = 0.236
+    calibration_intercept: float = -10.2569
+    calibration_score: float = 5.455
+    calibration_margin: float = -1.8409
+    calibration_coverage: float = -2.8653
+    calibration_coverage_margin: float = 0.1447
     """P(best candidate is the unit's ticket) = sigmoid(intercept + score * s1 + margin * (s1 - s2)
     + coverage * c1 + coverage_margin * (c1 - c2) + evidence terms below): s1, s2 the retrieval
     scores of the best and second candidates, c1, c2 the share of the unit's opening text they
     cover (logistic fit)."""
-    calibration_unknown: float = -2.7891
-    calibration_title_coverage: float = 6.3616
-    calibration_title_coverage_margin: float = 0.2633
+    calibration_unknown: float = -2.6875
+    calibration_both_coverages: float = 8.1603
+    calibration_title_coverage: float = 1.8693
+    calibration_title_coverage_margin: float = 0.2658
     """...+ unknown * the share of the unit's opening words no ticket uses, + title_coverage * t1
-    + title_coverage_margin * (t1 - t2), t the share of a candidate's title the opening names
-    (SemanticScorer.unknown_share, .title_coverage_pairs)."""
-    calibration_lexical: float = -5.1499
-    calibration_lexical_margin: float = 2.7587
-    calibration_semantic: float = 0.2257
-    calibration_semantic_margin: float = 7.4299
-    calibration_prior: float = 2.625
-    calibration_prior_runner_up: float = -2.3285
-    calibration_agree_lexical: float = -0.2002
-    calibration_agree_semantic: float = 1.0369
-    calibration_agree_coverage: float = 0.0414
+    + title_coverage_margin * (t1 - t2) + both_coverages * c1 * t1, t the share of a candidate's
+    title the opening names (SemanticScorer.unknown_share, .title_coverage_pairs)."""
+    calibration_lexical: float = -5.7885
+    calibration_lexical_margin: float = 2.7728
+    calibration_semantic: float = 1.5227
+    calibration_semantic_margin: float = 7.998
+    calibration_prior: float = 5.3881
+    calibration_prior_runner_up: float = -3.4044
+    calibration_agree_lexical: float = 0.1903
+    calibration_agree_semantic: float = 0.8347
+    calibration_agree_coverage: float = 0.2251
     """...+ the evidence terms (decide.evidence_features): the best candidate's lexical and semantic
     similarities and their leads over the runner-up's, the time priors of both, and whether the
     lexical, semantic and coverage signals alone also rank it first (rank agreement)."""
-    link_probability: float = 0.58
+    link_probability: float = 0.55
     """Least calibrated probability for `linked`."""
     suggest_probability: float = 0.4
     """Least calibrated probability for `suggested`; below it a work-like unit is `new_work`."""
@@ -91,8 +92,9 @@ class MatchSettings(BaseSettings):
     embedding_weight: float = 1.0
     """Weight of OpenAI embeddings in the fusion when OPENAI_API_KEY is set."""
     expand_with_references: bool = True
-    """Index the text of units linked by explicit reference with their ticket (PRs whose branch
-    names the ticket, threads citing it): the team's own words for the ticket's work."""
+    """Index the units linked by explicit reference with their ticket (PRs whose branch names the
+    ticket, threads citing it): their opener and the lines that carry the reference, the team's
+    own words for the ticket's work (the rest of a thread is mostly chatter common to all)."""
     ticket_comments: bool = True
     """Index Linear comments with their ticket's description."""
 

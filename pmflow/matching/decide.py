@@ -123,6 +123,12 @@ def explicit_reference(unit: Unit, tickets: dict[str, Ticket], team_keys: frozen
     return Decision(unit, "linked", tickets[chosen], "reference", 1.0, reason, [(chosen, 1.0)])
 
 
+def citing_lines(opener: str, text: str) -> str:
+    """The opener and the later lines that carry a reference ("opened #41 for the pay screen"): what
+    a unit linked by reference says about its ticket, in the team's words, without the chatter."""
+    return "\n".join([opener, *(line for line in text.splitlines()[1:] if _MAYBE_REF.search(line))])
+
+
 def work_item_tickets(units: Sequence[Unit], tickets: dict[str, Ticket], team_keys: frozenset[str]) -> dict[str, str]:
     """``owner/repo#number`` (lower case, as references are normalised) -> the ticket a GitHub pull
     request or issue cites explicitly: a Slack thread linking the PR is about that ticket too.
@@ -382,7 +388,7 @@ def link_probability(best: float, runner_up: float, coverage: tuple[float, float
 def evidence_features(evidence: Evidence) -> dict[str, float]:
     """The evidence terms of the calibrated probability, by settings name (calibration_<name>)."""
     return {
-        "unknown": evidence.unknown, "title_coverage": evidence.t1, "title_coverage_margin": evidence.t1 - evidence.t2,
+        "unknown": evidence.unknown, "title_coverage": evidence.t1, "both_coverages": evidence.c1 * evidence.t1, "title_coverage_margin": evidence.t1 - evidence.t2,
         "lexical": evidence.lex1, "lexical_margin": evidence.lex1 - evidence.lex2,
         "semantic": evidence.sem1, "semantic_margin": evidence.sem1 - evidence.sem2,
         "prior": evidence.prior1, "prior_runner_up": evidence.prior2,
@@ -402,7 +408,7 @@ def decide(unit: Unit, ranking: list[tuple[str, float]], tickets: dict[str, Tick
         return Decision(unit, "not_work", None, "rules", 1.0, verdict.rule, candidates)
     best = ranking[0][1] if ranking else 0.0
     runner_up = ranking[1][1] if len(ranking) > 1 else 0.0
-    if best < settings.not_work_max_score:
+    if not ranking or best < settings.not_work_max_score:
         return Decision(unit, "not_work", None, "rules", round(1 - best, 4),
                         f"no ticket shares its vocabulary (best score {best:.2f} < {settings.not_work_max_score})",
                         candidates)

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 from pmflow.matching.adjudicate import Adjudicator
 from pmflow.matching.classify import classify
-from pmflow.matching.decide import Decision, Ranker, decide, explicit_reference, work_item_tickets
+from pmflow.matching.decide import Decision, Ranker, citing_lines, decide, explicit_reference, work_item_tickets
 from pmflow.matching.openai_embeddings import Embedder, EmbeddingScorer
 from pmflow.matching.store import write_decisions
 from pmflow.matching.units import (
@@ -133,10 +133,11 @@ def match_workspace(
     with clock("fit"):
         expansions: dict[str, list[str]] = {}
         if settings.expand_with_references:
-            texts = [(d.ticket.identifier, d.unit.opener) for d in decisions.values() if d.method == "reference"]
+            texts = [(d.ticket.identifier, d.unit.opener, d.unit.text) for d in decisions.values()
+                     if d.method == "reference"]
             texts += earlier_references
-            for identifier, text in texts:
-                expansions.setdefault(identifier, []).append(plain_text(text)[:EXPANSION_CHARS])
+            for identifier, opener, text in texts:
+                expansions.setdefault(identifier, []).append(plain_text(citing_lines(opener, text))[:EXPANSION_CHARS])
         ranker = Ranker(tickets, settings, scorer, expansions, openers)
     with clock("rank"):
         rankings, evidence = ranker.rank([units[i] for i in rest], settings.candidates)

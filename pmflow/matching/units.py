@@ -103,12 +103,12 @@ def unit_openers(con: duckdb.DuckDBPyConnection, workspace_id: str) -> list[str]
     return [opener for (opener,) in rows]
 
 
-def reference_texts(con: duckdb.DuckDBPyConnection, workspace_id: str) -> list[tuple[str, str]]:
-    """(ticket identifier, unit text) of the units already linked by explicit reference: the
+def reference_texts(con: duckdb.DuckDBPyConnection, workspace_id: str) -> list[tuple[str, str, str]]:
+    """(ticket identifier, opener, text) of the units already linked by explicit reference: the
     ticket documents are expanded with them on every run, so incremental runs rank as a full one."""
     return con.execute(
         """
-        SELECT l.ticket_id, u.opener
+        SELECT l.ticket_id, u.opener, u.text
         FROM marts.ticket_links AS l
         JOIN staging.match_units AS u ON u.workspace_id = l.workspace_id AND u.source_id = l.source_id
         JOIN ops.match_fingerprints AS f ON f.workspace_id = u.workspace_id AND f.source_id = u.source_id

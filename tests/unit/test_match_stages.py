@@ -139,6 +139,13 @@ def test_thresholds_give_the_four_decisions():
     assert [c[0] for c in linked.candidates] == ["ENG-1", "OPS-3"]
 
 
+def test_a_unit_without_any_candidate_is_not_work_whatever_the_floor():
+    for floor in (0.0, 0.1):
+        decision = decide(unit("lorem ipsum dolor sit amet"), [], TICKETS,
+                          SETTINGS.model_copy(update={"not_work_max_score": floor}), "bm25")
+        assert (decision.decision, decision.ticket, decision.method) == ("not_work", None, "rules")
+
+
 def test_rules_come_before_retrieval():
     decision = decide(unit("thanks!"), [("ENG-1", 0.99), ("OPS-3", 0.1)], TICKETS, SETTINGS, "bm25")
     assert (decision.decision, decision.method) == ("not_work", "rules")
