@@ -12,7 +12,8 @@
    shared by many tickets (templates) are not indexed.
 3. **Decision** (:func:`decide`): the not-work rules first, then the calibrated probability that
    the best candidate is the unit's ticket, from its score, its lead over the runner-up and the
-   ranking's :class:`Evidence` (coverage, per-signal similarities, time priors, rank agreement):
+   ranking's :class:`Evidence` (coverage both ways, unknown words, per-signal similarities, time
+   priors, rank agreement):
    `linked` above ``link_probability``, `suggested` above ``suggest_probability``, otherwise
    `new_work`, or `not_work` when no ticket shares any vocabulary with the unit.
 """
@@ -62,7 +63,9 @@ class Evidence:
     """What the ranking says about a unit's best two candidates, beside their fused scores: the
     features of the calibrated probability (see :func:`link_probability`).
 
-    ``c`` the coverage of the unit's opener (SemanticScorer.coverage), ``lex`` the lexical and
+    ``c`` the coverage of the unit's opener (SemanticScorer.coverage), ``t`` that of the candidate's
+    title by the opener (.title_coverage_pairs), ``unknown`` the share of the opener's words no
+    ticket uses (.unknown_share), ``lex`` the lexical and
     ``sem`` the semantic similarity, ``prior`` the time prior; ``agree_*`` whether the best
     candidate is also the best of the reranked head by that signal alone (rank agreement)."""
 
@@ -388,7 +391,9 @@ def link_probability(best: float, runner_up: float, coverage: tuple[float, float
 def evidence_features(evidence: Evidence) -> dict[str, float]:
     """The evidence terms of the calibrated probability, by settings name (calibration_<name>)."""
     return {
-        "unknown": evidence.unknown, "title_coverage": evidence.t1, "both_coverages": evidence.c1 * evidence.t1, "title_coverage_margin": evidence.t1 - evidence.t2,
+        "unknown": evidence.unknown,
+        "title_coverage": evidence.t1, "title_coverage_margin": evidence.t1 - evidence.t2,
+        "both_coverages": evidence.c1 * evidence.t1,
         "lexical": evidence.lex1, "lexical_margin": evidence.lex1 - evidence.lex2,
         "semantic": evidence.sem1, "semantic_margin": evidence.sem1 - evidence.sem2,
         "prior": evidence.prior1, "prior_runner_up": evidence.prior2,

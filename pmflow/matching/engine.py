@@ -94,7 +94,7 @@ def match_workspace(
         tickets = load_tickets(con, ticket_workspace) if units else []
         earlier_references = reference_texts(con, workspace_id) if units and not all_units else []
         work_item_units = github_units(con, workspace_id) if units else []
-        openers = [u.opener for u in units] if all_units else unit_openers(con, workspace_id) if units else []
+        openers = unit_openers(con, workspace_id) if units else []
     report.units, report.tickets = len(units), len(tickets)
     if not units:
         return report, []

@@ -10,6 +10,10 @@ co-occur. Two views of that co-occurrence are fused here:
   A query's terms are mapped through it into title vocabulary and compared with ticket titles;
 * **latent**: a truncated SVD (LSA) of the tickets' TF-IDF text, queries folded into it.
 
+The decision reads coverage both ways from the same statistics: how much of a unit's opener a
+ticket covers, and how much of the ticket's title the opener names (through *strong* translations
+only, normalised PMI >= ``strong_npmi``).
+
 Both read only the query's *opening* text (``QueryDoc.title`` when set: a thread's first message,
 a PR's title), where the subject is stated; replies add more noise than signal here. The result
 is a :class:`pmflow.matching.retrieval.Scorer`, plugged into ``LocalRetriever(extra_scorers=...)``.
@@ -146,9 +150,10 @@ class SemanticScorer:
         return np.clip(result, 0, 1, out=result)
 
     def coverage(self, openers: Sequence[str], ticket_ids: Sequence[Sequence[str]]) -> list[list[float]]:
-        """For each opener and each of its tickets: the idf-weighted share of the opener's terms
-        (those any ticket uses) that the ticket's text contains, or whose translation its title
-        contains. A ticket about the same component but another problem covers about half.
+        """For each opener and each of its tickets: the weighted share of the opener's terms (those
+        any ticket uses; weight: idf over tickets, times idf over openers after :meth:`fit_openers`)
+        that the ticket's text contains, or whose strong translation its title contains. A ticket
+        about the same component but another problem covers about half.
         Vectorised: one sparse row product per (opener, ticket) pair, in batches."""
         result: list[list[float]] = []
         for start in range(0, len(openers), COVERAGE_BATCH):
@@ -183,7 +188,7 @@ class SemanticScorer:
         weighted = weighted[:, terms]
         known = pair_ticket >= 0
         candidates, column = np.unique(pair_ticket[known], return_inverse=True)
-        # terms a candidate covers: its own text terms, or any term translating into its title
+        # terms a candidate covers: its own text terms, or any term strongly translating into its title
         by_translation = self._strong_translation[terms] @ self._titles_binary[candidates].T  # terms x candidates
         covered = (self._texts[candidates][:, terms].T + by_translation).tocsc()
         covered.data[:] = 1

@@ -120,3 +120,15 @@ def test_an_incremental_run_decides_as_a_full_run(world, wh):
     assert report.units == len(redo) > 0
     assert {d.unit.source_id: (d.decision, d.ticket.identifier if d.ticket else None, d.method, d.score)
             for d in decisions} == {k: full[k] for k in redo}
+
+
+def test_threads_linking_a_pull_request_inherit_the_ticket_it_cites(tmp_path):
+    """The default world's replies link real pull requests; those whose branch, title or body cite
+    a ticket make their threads explicit references to it, all of them right."""
+    world = World.generate(7, "default")
+    wh = sandbox_warehouse(world, tmp_path / "warehouse.duckdb")
+    _, decisions = match_workspace(wh, world.workspace_id, MatchSettings())
+    truth = slack_truth(world)
+    via_pulls = [d for d in decisions if d.unit.is_slack and d.method == "reference" and "which cites" in d.reason]
+    assert len(via_pulls) > 10
+    assert all(d.ticket.identifier == truth[d.unit.source_id]["ticket"] for d in via_pulls)
