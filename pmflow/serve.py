@@ -168,7 +168,9 @@ def serve(host: str | None = None, port: int | None = None, *, deploy: bool = Tr
     def _terminate(signum, frame):  # SIGTERM ends serve like Ctrl-C does
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, _terminate)
+    # Set SIGINT too: a process started in the background by a non-interactive shell (`pmflow serve &`
+    # in a script, a CI runner) inherits SIGINT ignored, and Ctrl-C would never reach it.
+    previous = {sig: signal.signal(sig, _terminate) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         if is_healthy(url):
             print(f"pmflow serve: using the Prefect server already at {url}", flush=True)
@@ -212,6 +214,7 @@ def serve(host: str | None = None, port: int | None = None, *, deploy: bool = Tr
         print(f"pmflow serve: {exc}", file=sys.stderr, flush=True)
         return 1
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         for name, process in reversed(children):
             stop(process, name)

@@ -52,6 +52,12 @@ def serve_env(home: Path, extra: dict[str, str]) -> dict[str, str]:
     return env
 
 
+def _as_a_background_job() -> None:
+    """SIGINT ignored, as a non-interactive shell starts `pmflow serve &` (a script, a CI runner):
+    Ctrl-C must stop it all the same."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 class Serve:
     """A running `pmflow serve`: its URL, a client factory, and a clean stop."""
 
@@ -62,6 +68,7 @@ class Serve:
         self.process = subprocess.Popen(
             [PMFLOW, "serve", "--port", str(port)], cwd=ROOT, env=env,
             stdout=open(log, "wb"), stderr=subprocess.STDOUT,  # noqa: SIM115 - closed by the OS at exit
+            preexec_fn=_as_a_background_job,
         )
 
     @contextmanager
