@@ -32,14 +32,12 @@ import scipy.sparse as sp
 from pmflow.matching.classify import classify
 from pmflow.matching.retrieval import LocalRetriever, QueryDoc, TicketDoc
 from pmflow.matching.semantic import SemanticScorer
-from pmflow.matching.text import boilerplate_lines, extract_ticket_refs, without_lines
+from pmflow.matching.text import MAYBE_REFERENCE, boilerplate_lines, extract_ticket_refs, without_lines
 from pmflow.matching.units import Ticket, Unit, plain_text, without_code
 from pmflow.matching_settings import MatchSettings
 
 DECISIONS = ("linked", "suggested", "new_work", "not_work")
-_MAYBE_REF = re.compile(r"[A-Za-z0-9]-\d|github\.com/", re.IGNORECASE)
-"""Every ticket reference (identifier, Linear URL, branch name) contains a letter or digit, a dash
-and a digit, and every pull request or issue one a GitHub URL: text with neither is skipped cheaply."""
+_MAYBE_REF = re.compile(MAYBE_REFERENCE, re.IGNORECASE)
 METHODS = ("reference", "bm25", "fused", "embedding", "llm", "rules")
 
 

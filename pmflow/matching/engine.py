@@ -3,8 +3,9 @@
     report = match_workspace(Warehouse(), "T123", match_settings(), openai_client=None)
 
 The warehouse lock is held only to read (units, tickets) and to write (decisions), never during
-model calls. Only units that are new or whose text changed are decided (see units.py); their
-decisions replace the previous ones and everything else is left as it is.
+model calls. Only units that are new or whose text changed are decided (see units.py), and those
+whose reference to a ticket or pull request resolves only now (the ticket or PR was ingested
+after them); their decisions replace the previous ones and everything else is left as it is.
 """
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from pmflow.matching.units import (
     plain_text,
     reference_texts,
     unit_openers,
+    units_citing_something,
     workspaces_with_units,
 )
 from pmflow.matching_settings import MatchSettings
@@ -91,26 +93,34 @@ def match_workspace(
     with clock("read"), wh.connect() as con:
         build_match_models(con)
         units = pending_units(con, workspace_id, all_units=all_units)
-        tickets = load_tickets(con, ticket_workspace) if units else []
-        earlier_references = reference_texts(con, workspace_id) if units and not all_units else []
-        work_item_units = github_units(con, workspace_id) if units else []
-        openers = unit_openers(con, workspace_id) if units else []
+        citing = [] if all_units else units_citing_something(con, workspace_id)
+        wanted = bool(units or citing)
+        tickets = load_tickets(con, ticket_workspace) if wanted else []
+        earlier_references = reference_texts(con, workspace_id) if wanted and not all_units else []
+        work_item_units = github_units(con, workspace_id) if wanted else []
+        openers = unit_openers(con, workspace_id) if wanted else []
+    if not wanted:
+        return report, []
+    if not tickets:
+        report.units = len(units)
+        if units:
+            report.skipped = (
+                f"no tickets in core.linear_issues for workspace {ticket_workspace!r}: units left undecided "
+                "(ingest Linear first, or set PMFLOW_MATCH_TICKET_WORKSPACE to the workspace_id of the Linear rows)"
+            )
+            log.warning(report.skipped)
+        return report, []
+
+    with clock("references_and_rules"):
+        by_identifier = {t.identifier: t for t in tickets}
+        team_keys = frozenset(t.team_key for t in tickets if t.team_key)
+        work_items = work_item_tickets(work_item_units, by_identifier, team_keys)
+        units += [u for u in citing if explicit_reference(u, by_identifier, team_keys, work_items) is not None]
     report.units, report.tickets = len(units), len(tickets)
     if not units:
         return report, []
-    if not tickets:
-        report.skipped = (
-            f"no tickets in core.linear_issues for workspace {ticket_workspace!r}: units left undecided "
-            "(ingest Linear first, or set PMFLOW_MATCH_TICKET_WORKSPACE to the workspace_id of the Linear rows)"
-        )
-        log.warning(report.skipped)
-        return report, []
-
-    by_identifier = {t.identifier: t for t in tickets}
-    team_keys = frozenset(t.team_key for t in tickets if t.team_key)
 
     with clock("references_and_rules"):
-        work_items = work_item_tickets(work_item_units, by_identifier, team_keys)
         decisions: dict[int, Decision] = {}
         for index, unit in enumerate(units):
             linked = explicit_reference(unit, by_identifier, team_keys, work_items)

@@ -12,6 +12,7 @@ from datetime import datetime
 
 import duckdb
 
+from pmflow.matching.text import MAYBE_REFERENCE
 from warehouse.models import build_models
 
 MODELS = ["staging.match_units", "staging.match_ticket_docs"]
@@ -81,6 +82,25 @@ def pending_units(con: duckdb.DuckDBPyConnection, workspace_id: str, *, all_unit
         ORDER BY u.started_at, u.source_id
         """,
         [workspace_id],
+    ).fetchall()
+    return [Unit(*row) for row in rows]
+
+
+def units_citing_something(con: duckdb.DuckDBPyConnection, workspace_id: str) -> list[Unit]:
+    """Units decided before, unchanged since and not linked by reference, whose text may hold a
+    reference (text.MAYBE_REFERENCE): one naming a ticket or pull request that was not ingested
+    yet is re-decided once it is, as a run over everything would link it."""
+    rows = con.execute(
+        f"""
+        SELECT {_UNIT_COLUMNS}
+        FROM staging.match_units AS u
+        JOIN ops.match_fingerprints AS f ON f.workspace_id = u.workspace_id AND f.source_id = u.source_id
+                                        AND f.fingerprint = u.fingerprint
+        JOIN marts.ticket_links AS l ON l.workspace_id = u.workspace_id AND l.source_id = u.source_id
+        WHERE u.workspace_id = ? AND l.method <> 'reference' AND regexp_matches(u.text, ?, 'i')
+        ORDER BY u.started_at, u.source_id
+        """,
+        [workspace_id, MAYBE_REFERENCE],
     ).fetchall()
     return [Unit(*row) for row in rows]
 

@@ -132,3 +132,61 @@ def test_threads_linking_a_pull_request_inherit_the_ticket_it_cites(tmp_path):
     via_pulls = [d for d in decisions if d.unit.is_slack and d.method == "reference" and "which cites" in d.reason]
     assert len(via_pulls) > 10
     assert all(d.ticket.identifier == truth[d.unit.source_id]["ticket"] for d in via_pulls)
+
+
+def _post(wh, world, text: str) -> str:
+    """A new top-level Slack message; returns its unit's source_id."""
+    channel = wh.query("SELECT channel_id FROM core.slack_messages ORDER BY channel_id LIMIT 1")[0][0]
+    ts = f"{int(world.now.timestamp()) - 3600}.000042"
+    wh.run_sql("INSERT INTO core.slack_messages (workspace_id, channel_id, ts, thread_ts, user_id, subtype, text, "
+               "posted_at, edited_at, is_deleted, reply_count, latest_reply) "
+               "VALUES (?, ?, ?, NULL, 'U1', NULL, ?, to_timestamp(?), NULL, false, 0, NULL)",
+               [world.workspace_id, channel, ts, text, float(ts)])
+    return f"{channel}:{ts}"
+
+
+def _decision(wh, source_id: str) -> tuple:
+    return wh.query("SELECT decision, ticket_id, method FROM marts.ticket_links WHERE source_id = ?", [source_id])[0]
+
+
+def test_a_message_linking_a_pull_request_ingested_later_is_linked_when_it_arrives(world, wh):
+    """Slack is often ingested before GitHub: the thread is decided without the PR, and decided
+    again, by reference, on the run that brings the PR in; later runs leave it alone."""
+    match_workspace(wh, world.workspace_id, MatchSettings())
+    pull, url, ticket = wh.query(
+        "SELECT l.source_id, u.url, l.ticket_id FROM marts.ticket_links AS l JOIN staging.match_units AS u "
+        "USING (workspace_id, source_id) WHERE l.source_kind = 'github_pr' AND l.method = 'reference' "
+        "ORDER BY l.source_id LIMIT 1")[0]
+    repo, number = pull.split("#")
+    wh.run_sql("DELETE FROM marts.ticket_links")
+    wh.run_sql("DELETE FROM ops.match_fingerprints")  # as before any run
+    wh.run_sql("CREATE TABLE held AS SELECT * FROM core.github_pull_requests WHERE repo = ? AND number = ?",
+               [repo, int(number)])
+    wh.run_sql("DELETE FROM core.github_pull_requests WHERE repo = ? AND number = ?", [repo, int(number)])
+    message = _post(wh, world, f"checkout is broken again, is <{url}> related?")
+    match_workspace(wh, world.workspace_id, MatchSettings())
+    assert _decision(wh, message)[2] != "reference"
+
+    wh.run_sql("INSERT INTO core.github_pull_requests SELECT * FROM held")
+    report, decisions = match_workspace(wh, world.workspace_id, MatchSettings())
+    assert sorted(d.unit.source_id for d in decisions) == sorted([pull, message])
+    assert _decision(wh, message) == ("linked", ticket, "reference")
+    before = wh.query(LINKS)
+    assert match_workspace(wh, world.workspace_id, MatchSettings())[0].units == 0
+    assert wh.query(LINKS) == before
+
+
+def test_a_message_citing_a_ticket_ingested_later_is_linked_when_it_arrives(world, wh):
+    """Nothing in Slack or GitHub changed, only Linear: the message citing the new ticket is the
+    one unit decided again."""
+    ticket = wh.query("SELECT identifier FROM core.linear_issues ORDER BY created_at DESC LIMIT 1")[0][0]
+    wh.run_sql("CREATE TABLE held AS SELECT * FROM core.linear_issues WHERE identifier = ?", [ticket])
+    wh.run_sql("DELETE FROM core.linear_issues WHERE identifier = ?", [ticket])
+    message = _post(wh, world, f"{ticket} is what we discussed yesterday")
+    match_workspace(wh, world.workspace_id, MatchSettings())
+    assert _decision(wh, message)[2] != "reference"
+
+    wh.run_sql("INSERT INTO core.linear_issues SELECT * FROM held")
+    report, decisions = match_workspace(wh, world.workspace_id, MatchSettings())
+    assert [d.unit.source_id for d in decisions] == [message] and report.units == 1
+    assert _decision(wh, message) == ("linked", ticket, "reference")
