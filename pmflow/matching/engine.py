@@ -85,7 +85,8 @@ def match_workspace(
     run_id: str | None = None,
     all_units: bool = False,
 ) -> tuple[MatchReport, list[Decision]]:
-    """Decides every new or changed unit of the workspace and stores the decisions."""
+    """Decides every new or changed unit of the workspace, and every unit whose reference resolves
+    only now, and stores the decisions."""
     ticket_workspace = settings.ticket_workspace or workspace_id
     report = MatchReport(workspace_id, ticket_workspace)
     clock = _Clock(report.seconds)
