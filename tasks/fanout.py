@@ -227,7 +227,8 @@ def task_runner():
 
     - PMFLOW_DASK_ADDRESS=tcp://scheduler:8786: a running Dask cluster (work leaves the machine);
     - PMFLOW_TASK_RUNNER=threads: Prefect's ThreadPoolTaskRunner, PMFLOW_FANOUT_WORKERS threads (8);
-    - otherwise a local Dask cluster: PMFLOW_DASK_WORKERS processes (2) x PMFLOW_DASK_THREADS threads (4).
+    - otherwise a local Dask cluster: PMFLOW_DASK_WORKERS processes (2) x PMFLOW_DASK_THREADS threads (4),
+      without Dask's worker profiler.
     """
     address = os.environ.get("PMFLOW_DASK_ADDRESS")
     kind = os.environ.get("PMFLOW_TASK_RUNNER", "dask").lower()
@@ -239,6 +240,12 @@ def task_runner():
 
     if address:
         return DaskTaskRunner(address=address)
+    import dask
+
+    # Dask's worker profiler samples every thread's frame (sys._current_frames()) every 10 ms, and
+    # on CPython < 3.11.9 that can deadlock against the GIL (cpython#106883, dask/distributed#8616):
+    # a worker froze mid-run in CI. Its profile only feeds Dask's dashboard, which pmflow doesn't use.
+    dask.config.set({"distributed.worker.profile.enabled": False})
     return DaskTaskRunner(cluster_kwargs={
         "n_workers": int(os.environ.get("PMFLOW_DASK_WORKERS", 2)),
         "threads_per_worker": int(os.environ.get("PMFLOW_DASK_THREADS", 4)),

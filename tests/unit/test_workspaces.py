@@ -100,6 +100,7 @@ def test_tasks_take_workspace_names_never_secrets():
 
 
 def test_task_runner_follows_the_environment(monkeypatch):
+    import dask
     from prefect.task_runners import ThreadPoolTaskRunner
     from prefect_dask import DaskTaskRunner
 
@@ -111,7 +112,10 @@ def test_task_runner_follows_the_environment(monkeypatch):
     runner = task_runner()
     assert isinstance(runner, ThreadPoolTaskRunner) and runner._max_workers == 6
     monkeypatch.delenv("PMFLOW_TASK_RUNNER")
-    assert isinstance(task_runner(), DaskTaskRunner)
+    with dask.config.set({"distributed.worker.profile.enabled": True}):  # restored on exit
+        assert isinstance(task_runner(), DaskTaskRunner)
+        # the local cluster's workers inherit the config: no profiler (CPython < 3.11.9 deadlock)
+        assert dask.config.get("distributed.worker.profile.enabled") is False
     monkeypatch.setenv("PMFLOW_DASK_ADDRESS", "tcp://10.0.0.5:8786")
     assert task_runner().address == "tcp://10.0.0.5:8786"
 
