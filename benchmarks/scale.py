@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from connectors.sandbox.server import SandboxServer  # noqa: E402
 from connectors.sandbox.world import World  # noqa: E402
-from tasks import fanout  # noqa: E402,F401  (Prefect and the connectors imported before any clock starts)
+from tasks import fanout  # noqa: E402  (Prefect and the connectors imported before any clock starts)
 from warehouse import LoadCounts, Warehouse  # noqa: E402
 
 
@@ -135,6 +135,7 @@ def main(argv: list[str] | None = None) -> dict:
                     if args.runner == "dask":
                         from distributed import Client, LocalCluster
 
+                        fanout.disable_dask_profiler()
                         cluster = LocalCluster(n_workers=min(2, workers), threads_per_worker=max(1, workers // 2),
                                                dashboard_address=None, processes=True)
                         client = Client(cluster)

@@ -222,6 +222,16 @@ def sync_workspace_repo(name: str, workspace_id: str, repo: str) -> dict[str, Lo
         return github_repo(name, workspace_id, repo, _warehouse(), current_run_id())
 
 
+def disable_dask_profiler() -> None:
+    """For the Dask workers this process starts from now on. Dask's worker profiler samples every
+    thread's frame (sys._current_frames()) every 10 ms, which on CPython < 3.11.9 can deadlock
+    against the GIL (cpython#106883, dask/distributed#8616): a worker froze mid-run in CI. Its
+    profile only feeds Dask's dashboard, which pmflow does not use."""
+    import dask
+
+    dask.config.set({"distributed.worker.profile.enabled": False})
+
+
 def task_runner():
     """The fan-out's task runner, from the environment:
 
@@ -240,12 +250,7 @@ def task_runner():
 
     if address:
         return DaskTaskRunner(address=address)
-    import dask
-
-    # Dask's worker profiler samples every thread's frame (sys._current_frames()) every 10 ms, and
-    # on CPython < 3.11.9 that can deadlock against the GIL (cpython#106883, dask/distributed#8616):
-    # a worker froze mid-run in CI. Its profile only feeds Dask's dashboard, which pmflow doesn't use.
-    dask.config.set({"distributed.worker.profile.enabled": False})
+    disable_dask_profiler()
     return DaskTaskRunner(cluster_kwargs={
         "n_workers": int(os.environ.get("PMFLOW_DASK_WORKERS", 2)),
         "threads_per_worker": int(os.environ.get("PMFLOW_DASK_THREADS", 4)),

@@ -8,6 +8,7 @@ from prefect_dask import DaskTaskRunner
 from connectors.sandbox.server import SandboxServer
 from connectors.sandbox.world import World
 from flows.ingest_workspaces import ingest_workspaces
+from tasks.fanout import disable_dask_profiler
 from warehouse import Warehouse
 
 
@@ -38,6 +39,7 @@ def stored(wh: Warehouse, table: str) -> dict[str, int]:
 def test_one_run_ingests_every_workspace_and_a_run_for_one_touches_only_it(two_workspaces, warehouse_path):
     acme, globex = two_workspaces["acme"], two_workspaces["globex"]
     # an in-process Dask cluster keeps the test light; the deployment's default starts worker processes
+    disable_dask_profiler()
     runner = DaskTaskRunner(cluster_kwargs={"n_workers": 1, "threads_per_worker": 4, "processes": False,
                                             "dashboard_address": None})
     flow = ingest_workspaces.with_options(task_runner=runner)
