@@ -102,11 +102,11 @@ def _undouble(base: str) -> str:
     return base
 
 
-# A ticket key, ENG-123: 2-10 letters/digits starting with a letter, not glued to a word before.
 MAYBE_REFERENCE = r"[A-Za-z0-9]-\d|github\.com/"
 """Every ticket reference (identifier, Linear URL, branch name) contains a letter or digit, a dash
 and a digit, and every pull request or issue one a GitHub URL: text matching neither (case
 ignored) holds no reference and is skipped cheaply."""
+# A ticket key, ENG-123: 2-10 letters/digits starting with a letter, not glued to a word before.
 _KEY = r"(?<![A-Za-z0-9_-])([A-Za-z][A-Za-z0-9]{1,9})-(\d{1,7})"
 _UPPER_KEY = re.compile(r"(?<![A-Za-z0-9_-])([A-Z][A-Z0-9]{1,9})-(\d{1,7})(?![A-Za-z0-9_])")
 # Any case when it reads like a branch: followed by a slug (eng-123-fix-login) or after a slash.
