@@ -8,6 +8,7 @@ import asyncio
 import glob
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -108,6 +109,9 @@ def test_a_postgresql_backed_server_runs_flows_from_two_workers(tmp_path):
                  "--name", "second-worker"],
                 cwd=ROOT, env={**env, "PREFECT_API_URL": serve.url},
                 stdout=open(tmp_path / "worker2.log", "wb"), stderr=subprocess.STDOUT,  # noqa: SIM115
+                # as a terminal starts it: Prefect's worker stops on SIGTERM by sending itself SIGINT,
+                # so with SIGINT ignored (inherited from a background CI runner) it never would
+                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
             )
             deadline = time.monotonic() + 120
             while True:
