@@ -82,6 +82,10 @@ class MatchSettings(BaseSettings):
     """Prior on when a ticket is discussed: a candidate's fused score is multiplied by
     (1 + gap) ** -time_weight, gap the days between the unit's start and the ticket's active period
     (0 disables it)."""
+    recheck_days: float = 14.0
+    """When a ticket is filed, the units decided by retrieval that started at most this many days
+    before it (or any time after) are decided again, and rewritten when their decision changes: a
+    conversation often comes before its ticket. The time prior has fallen to about a quarter by then."""
     time_lead_days: float = 3.0
     """The active period starts this many days before the ticket is created (talk precedes filing)."""
     time_tail_days: float = 14.0

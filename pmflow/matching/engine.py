@@ -3,9 +3,11 @@
     report = match_workspace(Warehouse(), "T123", match_settings(), openai_client=None)
 
 The warehouse lock is held only to read (units, tickets) and to write (decisions), never during
-model calls. Only units that are new or whose text changed are decided (see units.py), and those
+model calls. Only units that are new or whose text changed are decided (see units.py), those
 whose reference to a ticket or pull request resolves only now (the ticket or PR was ingested
-after them); their decisions replace the previous ones and everything else is left as it is.
+after them), and, when tickets are filed, the recent units decided by retrieval (a conversation
+often comes before its ticket; only changed decisions are rewritten); their decisions replace
+the previous ones and everything else is left as it is.
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ import math
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from pmflow.matching.adjudicate import Adjudicator
 from pmflow.matching.classify import classify
@@ -27,11 +29,13 @@ from pmflow.matching.units import (
     build_match_models,
     github_units,
     load_tickets,
+    new_tickets,
     pending_units,
     plain_text,
     reference_texts,
     unit_openers,
     units_citing_something,
+    units_to_recheck,
     workspaces_with_units,
 )
 from pmflow.matching_settings import MatchSettings
@@ -85,8 +89,9 @@ def match_workspace(
     run_id: str | None = None,
     all_units: bool = False,
 ) -> tuple[MatchReport, list[Decision]]:
-    """Decides every new or changed unit of the workspace, and every unit whose reference resolves
-    only now, and stores the decisions."""
+    """Decides every new or changed unit of the workspace, every unit whose reference resolves only
+    now, and the recent retrieval decisions when tickets were filed, and stores the decisions that
+    changed."""
     ticket_workspace = settings.ticket_workspace or workspace_id
     report = MatchReport(workspace_id, ticket_workspace)
     clock = _Clock(report.seconds)
@@ -94,8 +99,11 @@ def match_workspace(
     with clock("read"), wh.connect() as con:
         build_match_models(con)
         units = pending_units(con, workspace_id, all_units=all_units)
+        fresh = new_tickets(con, workspace_id, ticket_workspace)
         citing = [] if all_units else units_citing_something(con, workspace_id)
-        wanted = bool(units or citing)
+        recheck = [] if all_units or not fresh else units_to_recheck(
+            con, workspace_id, _recheck_since(fresh, settings.recheck_days))
+        wanted = bool(units or citing or fresh)
         tickets = load_tickets(con, ticket_workspace) if wanted else []
         earlier_references = reference_texts(con, workspace_id) if wanted and not all_units else []
         work_item_units = github_units(con, workspace_id) if wanted else []
@@ -116,9 +124,14 @@ def match_workspace(
         by_identifier = {t.identifier: t for t in tickets}
         team_keys = frozenset(t.team_key for t in tickets if t.team_key)
         work_items = work_item_tickets(work_item_units, by_identifier, team_keys)
-        units += [u for u in citing if explicit_reference(u, by_identifier, team_keys, work_items) is not None]
+        resolved = [u for u in citing if explicit_reference(u, by_identifier, team_keys, work_items) is not None]
+        previous = {unit.source_id: decided for unit, decided in recheck}
+        units += list({u.source_id: u for u in resolved + [unit for unit, _ in recheck]}.values())
     report.units, report.tickets = len(units), len(tickets)
+    seen = (workspace_id, [identifier for identifier, _ in fresh])
     if not units:
+        with wh.connect() as con:
+            write_decisions(con, [], decided_at=datetime.now(UTC), run_id=run_id, seen_tickets=seen)
         return report, []
 
     with clock("references_and_rules"):
@@ -156,6 +169,8 @@ def match_workspace(
         for index, ranking, unit_evidence in zip(rest, rankings, evidence):
             decisions[index] = decide(units[index], ranking, by_identifier, settings, method, rules=False,
                                       evidence=unit_evidence)
+        for index in [i for i, d in decisions.items() if previous.get(d.unit.source_id) == _outcome(d)]:
+            del decisions[index]  # rechecked, and decided as before: its row stays as it is
 
     usage_rows: list[dict] = []
     if openai_client is not None and settings.max_llm_fraction > 0:
@@ -163,14 +178,16 @@ def match_workspace(
             usage_rows = _adjudicate(decisions, units, by_identifier, settings, openai_client, workspace_id,
                                      run_id, report)
 
-    ordered = [decisions[i] for i in range(len(units))]
+    ordered = [decisions[i] for i in sorted(decisions)]
+    report.units = len(ordered)
     with clock("write"):
         decided_at = datetime.now(UTC)
-        for start in range(0, len(ordered), WRITE_CHUNK):
+        for start in range(0, max(len(ordered), 1), WRITE_CHUNK):  # the first chunk also records the tickets seen
             chunk = ordered[start : start + WRITE_CHUNK]
-            rows = usage_rows if start == 0 else []
+            first = start == 0
             with wh.connect() as con:
-                write_decisions(con, chunk, decided_at=decided_at, run_id=run_id, usage_rows=rows)
+                write_decisions(con, chunk, decided_at=decided_at, run_id=run_id, usage_rows=usage_rows if first else [],
+                                seen_tickets=seen if first else None)
     report.decisions = Counter(d.decision for d in ordered)
     report.methods = Counter(d.method for d in ordered)
     if embedder is not None:
@@ -178,6 +195,19 @@ def match_workspace(
         report.embedding_texts = embedder.stats.texts_sent
         report.embedding_cache_hits = embedder.stats.cache_hits
     return report, ordered
+
+
+def _outcome(decision: Decision) -> tuple[str, str | None]:
+    return decision.decision, decision.ticket.identifier if decision.ticket else None
+
+
+def _recheck_since(fresh: list[tuple[str, datetime | None]], days: float) -> datetime | None:
+    """Units started from ``days`` before the earliest new ticket was filed are rechecked; all
+    (None) when a new ticket's filing time is unknown."""
+    created = [moment for _, moment in fresh]
+    if any(moment is None for moment in created):
+        return None
+    return min(created) - timedelta(days=days)
 
 
 def _adjudicate(decisions: dict[int, Decision], units: list[Unit], tickets: dict[str, Ticket],

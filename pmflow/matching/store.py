@@ -52,10 +52,12 @@ def decision_rows(decisions: Sequence[Decision], decided_at: datetime, run_id: s
 
 
 def write_decisions(con: duckdb.DuckDBPyConnection, decisions: Sequence[Decision], *, decided_at: datetime,
-                    run_id: str | None, usage_rows: Sequence[dict] = ()) -> None:
-    """Replaces the decisions of these units and records their fingerprints (and any model usage)
-    atomically: a crash leaves either the old decisions and fingerprints or the new ones."""
-    if not decisions and not usage_rows:
+                    run_id: str | None, usage_rows: Sequence[dict] = (),
+                    seen_tickets: tuple[str, Sequence[str]] | None = None) -> None:
+    """Replaces the decisions of these units and records their fingerprints (and any model usage,
+    and the tickets the run ranked a workspace's units against for the first time, as
+    (workspace_id, identifiers)) atomically: a crash leaves either all the old rows or all the new."""
+    if not decisions and not usage_rows and not (seen_tickets and seen_tickets[1]):
         return
     table = decision_rows(decisions, decided_at, run_id)
     con.execute("BEGIN TRANSACTION")
@@ -78,6 +80,14 @@ def write_decisions(con: duckdb.DuckDBPyConnection, decisions: Sequence[Decision
                 con.unregister("_match_batch")
         if usage_rows:
             merge(con, "core.llm_usage", list(usage_rows))
+        if seen_tickets and seen_tickets[1]:
+            workspace_id, identifiers = seen_tickets
+            con.register("_seen_tickets", pa.table({"identifier": list(identifiers)}))
+            try:
+                con.execute("INSERT OR IGNORE INTO ops.match_seen_tickets SELECT ?, identifier, ? FROM _seen_tickets",
+                            [workspace_id, decided_at])
+            finally:
+                con.unregister("_seen_tickets")
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

@@ -105,6 +105,41 @@ def units_citing_something(con: duckdb.DuckDBPyConnection, workspace_id: str) ->
     return [Unit(*row) for row in rows]
 
 
+def new_tickets(con: duckdb.DuckDBPyConnection, workspace_id: str, ticket_workspace: str) -> list[tuple[str, datetime | None]]:
+    """(identifier, created_at) of the tickets no run has yet ranked the workspace's units against."""
+    return con.execute(
+        """
+        SELECT t.identifier, t.created_at
+        FROM staging.match_ticket_docs AS t
+        WHERE t.workspace_id = ? AND NOT EXISTS (
+            SELECT 1 FROM ops.match_seen_tickets AS s WHERE s.workspace_id = ? AND s.identifier = t.identifier)
+        ORDER BY t.identifier
+        """,
+        [ticket_workspace, workspace_id],
+    ).fetchall()
+
+
+def units_to_recheck(con: duckdb.DuckDBPyConnection, workspace_id: str,
+                     since: datetime | None) -> list[tuple[Unit, tuple[str, str | None]]]:
+    """Units decided by retrieval, unchanged since, that started at or after ``since`` (all when
+    None), with their (decision, ticket_id): a ticket filed after them may be theirs (a
+    conversation often comes first). References, rules and LLM verdicts stand."""
+    rows = con.execute(
+        f"""
+        SELECT {_UNIT_COLUMNS}, l.decision, l.ticket_id
+        FROM staging.match_units AS u
+        JOIN ops.match_fingerprints AS f ON f.workspace_id = u.workspace_id AND f.source_id = u.source_id
+                                        AND f.fingerprint = u.fingerprint
+        JOIN marts.ticket_links AS l ON l.workspace_id = u.workspace_id AND l.source_id = u.source_id
+        WHERE u.workspace_id = ? AND l.method NOT IN ('reference', 'rules', 'llm')
+          AND (CAST(? AS TIMESTAMPTZ) IS NULL OR u.started_at >= ?)
+        ORDER BY u.started_at, u.source_id
+        """,
+        [workspace_id, since, since],
+    ).fetchall()
+    return [(Unit(*row[:-2]), (row[-2], row[-1])) for row in rows]
+
+
 def github_units(con: duckdb.DuckDBPyConnection, workspace_id: str) -> list[Unit]:
     """Every GitHub pull request and issue of the workspace, changed or not: the tickets they cite
     are inherited by the Slack threads that link them."""
