@@ -326,14 +326,17 @@ def sandbox_main(args: argparse.Namespace) -> dict:
     """--sandbox: ticket matching end to end on a sandbox world (see pmflow/matching/sandbox_bench.py).
 
     Prints precision of `linked`, recall over ticket threads, untracked-work F1 and units/s; with
-    --calibrate the fitted thresholds; with --openai request counts of two runs at the sandbox's
+    --calibrate the fitted thresholds; with --incremental the same after matching run by run, the
+    history fed --step-days at a time; with --openai request counts of two runs at the sandbox's
     OpenAI endpoint; with --throughput also the whole decision pipeline on --queries synthetic
     threads against --tickets tickets (key "pipeline_throughput")."""
-    from pmflow.matching.sandbox_bench import calibrate_on, pipeline_throughput, sandbox_benchmark
+    from pmflow.matching.sandbox_bench import calibrate_on, incremental_benchmark, pipeline_throughput, sandbox_benchmark
 
     size = int(args.size) if str(args.size).isdigit() else args.size
     if args.calibrate:
         return calibrate_on([int(s) for s in args.calibration_seeds.split(",")], size)
+    if args.incremental:
+        return incremental_benchmark(args.seed, size, args.step_days)
     result = sandbox_benchmark(args.seed, size, openai=args.openai)
     if args.throughput:
         result["pipeline_throughput"] = pipeline_throughput(args.queries, args.tickets)
@@ -352,6 +355,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--calibrate", action="store_true", help="fit the decision thresholds (--sandbox)")
     parser.add_argument("--calibration-seeds", default="11,13,17", help="worlds --calibrate pools (--sandbox)")
     parser.add_argument("--openai", action="store_true", help="use the sandbox's OpenAI endpoint (--sandbox)")
+    parser.add_argument("--incremental", action="store_true",
+                        help="feed the history day by day, matching after each day, as deployed (--sandbox)")
+    parser.add_argument("--step-days", type=float, default=1.0, help="days per step in --incremental mode")
     args = parser.parse_args(argv)
     if args.sandbox:
         result = sandbox_main(args)

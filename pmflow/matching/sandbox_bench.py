@@ -5,6 +5,9 @@
   ``openai`` the same run against the sandbox's OpenAI endpoint, twice, counting requests at
   the sandbox.
 * :func:`calibrate_on`: the thresholds fitted on other seeds' ground truth (see calibration.py).
+* :func:`incremental_benchmark`: the same world's history fed to a fresh warehouse day by day,
+  matching after each day as the deployed runs do; the final decisions against the truth, beside
+  one run over the whole history.
 * :func:`pipeline_throughput`: 100k synthetic threads (each a parent and two replies) against 20k
   synthetic tickets, the whole pipeline timed (SQL views, references, rules, retrieval, decisions,
   writes), loading the synthetic rows excepted.
@@ -70,6 +73,80 @@ def sandbox_benchmark(seed: int = 7, size: str | int = "default", *, openai: boo
             result["stage_seconds"] = report.as_dict()["seconds"]
         result.update(calibration.evaluate(decisions, world))
         return result
+
+
+ARRIVAL_COLUMNS = ("posted_at", "created_at", "submitted_at")
+"""A core table's rows arrive at the first of these columns it has; a table without one (users,
+channels) arrives whole with the first step."""
+
+
+def incremental_benchmark(seed: int = 7, size: str | int = "default", step_days: float = 1.0,
+                          directory: str | None = None) -> dict:
+    """Matching run after run, as deployed: the world's rows arrive in steps of ``step_days`` by
+    their creation time (a thread's replies, a ticket, a PR each when they were made), and a run
+    follows each step; precision / recall / F1 of the decisions standing at the end, and of one
+    run over the whole history (which ranks every unit against every ticket and reference)."""
+    from connectors.sandbox.world import World
+
+    world = World.generate(seed, size)
+    with tempfile.TemporaryDirectory(dir=directory) as tmp:
+        history = Path(tmp) / "history.duckdb"
+        calibration.sandbox_warehouse(world, history)
+        wh = Warehouse(Path(tmp) / "runs.duckdb")
+        with wh.connect() as con:
+            con.execute(f"ATTACH '{history}' AS history (READ_ONLY)")
+            plan = _arrival_plan(con)
+            firsts = [con.execute(f"SELECT min({column}) FROM history.{table}").fetchone()[0]
+                      for table, column in plan.items() if column]
+            moment = min(first for first in firsts if first is not None)
+            con.execute("DETACH history")
+        latest: dict[str, object] = {}
+        runs, seconds, previous = 0, 0.0, None
+        while previous is None or previous < world.now:
+            moment = min(moment + timedelta(days=step_days), world.now)
+            with wh.connect() as con:
+                con.execute(f"ATTACH '{history}' AS history (READ_ONLY)")
+                _arrive(con, plan, previous, None if moment >= world.now else moment)
+                con.execute("DETACH history")
+            started = time.perf_counter()
+            _, decisions = match_workspace(wh, world.workspace_id, MatchSettings())
+            seconds += time.perf_counter() - started
+            latest.update({d.unit.source_id: d for d in decisions})
+            runs, previous = runs + 1, moment
+        _, one_run = match_workspace(Warehouse(history), world.workspace_id, MatchSettings())
+    keys = ("linked_precision", "linked_recall", "new_work_f1", "decisions", "github")
+    return {
+        "seed": seed, "size": size, "step_days": step_days, "runs": runs, "match_seconds": round(seconds, 1),
+        "run_by_run": {k: v for k, v in calibration.evaluate(list(latest.values()), world).items() if k in keys},
+        "one_run": {k: v for k, v in calibration.evaluate(one_run, world).items() if k in keys},
+    }
+
+
+def _arrival_plan(con) -> dict[str, str | None]:
+    """core table -> its arrival column (None: arrives whole), for the attached history's non-empty tables."""
+    plan = {}
+    for (table,) in con.execute("SELECT schema_name || '.' || table_name FROM duckdb_tables() "
+                                "WHERE database_name = 'history' AND schema_name = 'core' ORDER BY 1").fetchall():
+        if con.execute(f"SELECT count(*) FROM history.{table}").fetchone()[0]:
+            columns = {c for (c,) in con.execute(
+                "SELECT column_name FROM duckdb_columns() WHERE database_name = 'history' "
+                "AND schema_name || '.' || table_name = ?", [table]).fetchall()}
+            plan[table] = next((c for c in ARRIVAL_COLUMNS if c in columns), None)
+    return plan
+
+
+def _arrive(con, plan: dict[str, str | None], after, upto) -> None:
+    """Copies the history's rows that arrive in (after, upto] (None: unbounded; the first step also
+    brings the tables without an arrival column and the rows whose arrival time is unknown)."""
+    for table, column in plan.items():
+        if column is None:
+            if after is None:
+                con.execute(f"INSERT INTO {table} SELECT * FROM history.{table}")
+            continue
+        since = f"{column} IS NULL OR {column} > ?" if after is None else f"{column} > ?"
+        until = "" if upto is None else f" AND {column} <= ?"
+        params = [after or datetime.min.replace(tzinfo=UTC)] + ([upto] if upto is not None else [])
+        con.execute(f"INSERT INTO {table} SELECT * FROM history.{table} WHERE ({since}){until}", params)
 
 
 def _openai_runs(world, wh: Warehouse, settings: MatchSettings) -> tuple[dict, list]:
