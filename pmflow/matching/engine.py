@@ -100,10 +100,10 @@ def match_workspace(
         build_match_models(con)
         units = pending_units(con, workspace_id, all_units=all_units)
         fresh = new_tickets(con, workspace_id, ticket_workspace)
-        citing = [] if all_units else units_citing_something(con, workspace_id)
-        recheck = [] if all_units or not fresh else units_to_recheck(
-            con, workspace_id, _recheck_since(fresh, settings.recheck_days))
-        wanted = bool(units or citing or fresh)
+        wanted = bool(units or fresh)  # only what arrived can resolve a reference or change a ranking
+        citing = units_citing_something(con, workspace_id) if wanted and not all_units else []
+        recheck = units_to_recheck(con, workspace_id, _recheck_since(fresh, settings.recheck_days)) \
+            if fresh and not all_units else []
         tickets = load_tickets(con, ticket_workspace) if wanted else []
         earlier_references = reference_texts(con, workspace_id) if wanted and not all_units else []
         work_item_units = github_units(con, workspace_id) if wanted else []
