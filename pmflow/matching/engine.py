@@ -182,12 +182,14 @@ def match_workspace(
     report.units = len(ordered)
     with clock("write"):
         decided_at = datetime.now(UTC)
-        for start in range(0, max(len(ordered), 1), WRITE_CHUNK):  # the first chunk also records the tickets seen
+        # the tickets seen are recorded with the last chunk: a run that dies before it rechecks again
+        starts = range(0, max(len(ordered), 1), WRITE_CHUNK)
+        for start in starts:
             chunk = ordered[start : start + WRITE_CHUNK]
-            first = start == 0
             with wh.connect() as con:
-                write_decisions(con, chunk, decided_at=decided_at, run_id=run_id, usage_rows=usage_rows if first else [],
-                                seen_tickets=seen if first else None)
+                write_decisions(con, chunk, decided_at=decided_at, run_id=run_id,
+                                usage_rows=usage_rows if start == 0 else [],
+                                seen_tickets=seen if start == starts[-1] else None)
     report.decisions = Counter(d.decision for d in ordered)
     report.methods = Counter(d.method for d in ordered)
     if embedder is not None:
