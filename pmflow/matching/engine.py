@@ -127,14 +127,13 @@ def match_workspace(
         resolved = [u for u in citing if explicit_reference(u, by_identifier, team_keys, work_items) is not None]
         previous = {unit.source_id: decided for unit, decided in recheck}
         units += list({u.source_id: u for u in resolved + [unit for unit, _ in recheck]}.values())
-    report.units, report.tickets = len(units), len(tickets)
-    seen = (workspace_id, [identifier for identifier, _ in fresh])
-    if not units:
-        with wh.connect() as con:
-            write_decisions(con, [], decided_at=datetime.now(UTC), run_id=run_id, seen_tickets=seen)
-        return report, []
+        report.units, report.tickets = len(units), len(tickets)
+        seen = (workspace_id, [identifier for identifier, _ in fresh])
+        if not units:
+            with wh.connect() as con:
+                write_decisions(con, [], decided_at=datetime.now(UTC), run_id=run_id, seen_tickets=seen)
+            return report, []
 
-    with clock("references_and_rules"):
         decisions: dict[int, Decision] = {}
         for index, unit in enumerate(units):
             linked = explicit_reference(unit, by_identifier, team_keys, work_items)

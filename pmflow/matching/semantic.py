@@ -75,7 +75,6 @@ class SemanticScorer:
             (pmi[positive].astype(np.float32), (rows[positive], cols[positive])), shape=(counts.shape[1],) * 2
         )
         self._translation = _top_per_row(translation, self.associations)
-        self._translation_binary = _binary(self._translation)
         npmi = pmi / np.maximum(-np.log(together / n), 1e-9)  # a pair in every ticket: pmi 0
         strong = (npmi >= self.strong_npmi) & positive
         self._strong_translation = sp.csr_matrix(

@@ -69,6 +69,13 @@ _UNIT_COLUMNS = """u.workspace_id, u.source_kind, u.source_id, u.started_at, u.o
                   u.opener_is_bot, u.bot_only, u.messages, u.url, u.container, u.fingerprint"""
 
 
+_DECIDED_UNCHANGED = """FROM staging.match_units AS u
+        JOIN ops.match_fingerprints AS f ON f.workspace_id = u.workspace_id AND f.source_id = u.source_id
+                                        AND f.fingerprint = u.fingerprint
+        JOIN marts.ticket_links AS l ON l.workspace_id = u.workspace_id AND l.source_id = u.source_id"""
+"""Units (u) with their standing decision (l), decided on their current text."""
+
+
 def pending_units(con: duckdb.DuckDBPyConnection, workspace_id: str, *, all_units: bool = False) -> list[Unit]:
     """Units of the workspace that are new or changed since their last decision (all with all_units)."""
     changed = "" if all_units else "AND f.fingerprint IS DISTINCT FROM u.fingerprint"
@@ -93,10 +100,7 @@ def units_citing_something(con: duckdb.DuckDBPyConnection, workspace_id: str) ->
     rows = con.execute(
         f"""
         SELECT {_UNIT_COLUMNS}
-        FROM staging.match_units AS u
-        JOIN ops.match_fingerprints AS f ON f.workspace_id = u.workspace_id AND f.source_id = u.source_id
-                                        AND f.fingerprint = u.fingerprint
-        JOIN marts.ticket_links AS l ON l.workspace_id = u.workspace_id AND l.source_id = u.source_id
+        {_DECIDED_UNCHANGED}
         WHERE u.workspace_id = ? AND l.method <> 'reference' AND regexp_matches(u.text, ?, 'i')
         ORDER BY u.started_at, u.source_id
         """,
@@ -127,10 +131,7 @@ def units_to_recheck(con: duckdb.DuckDBPyConnection, workspace_id: str,
     rows = con.execute(
         f"""
         SELECT {_UNIT_COLUMNS}, l.decision, l.ticket_id
-        FROM staging.match_units AS u
-        JOIN ops.match_fingerprints AS f ON f.workspace_id = u.workspace_id AND f.source_id = u.source_id
-                                        AND f.fingerprint = u.fingerprint
-        JOIN marts.ticket_links AS l ON l.workspace_id = u.workspace_id AND l.source_id = u.source_id
+        {_DECIDED_UNCHANGED}
         WHERE u.workspace_id = ? AND l.method NOT IN ('reference', 'rules', 'llm')
           AND (CAST(? AS TIMESTAMPTZ) IS NULL OR u.started_at >= ?)
         ORDER BY u.started_at, u.source_id
@@ -162,13 +163,10 @@ def reference_texts(con: duckdb.DuckDBPyConnection, workspace_id: str) -> list[t
     """(ticket identifier, opener, text) of the units already linked by explicit reference: the
     ticket documents are expanded with them on every run, so incremental runs rank as a full one."""
     return con.execute(
-        """
+        f"""
         SELECT l.ticket_id, u.opener, u.text
-        FROM marts.ticket_links AS l
-        JOIN staging.match_units AS u ON u.workspace_id = l.workspace_id AND u.source_id = l.source_id
-        JOIN ops.match_fingerprints AS f ON f.workspace_id = u.workspace_id AND f.source_id = u.source_id
-                                        AND f.fingerprint = u.fingerprint
-        WHERE l.workspace_id = ? AND l.decision = 'linked' AND l.method = 'reference' AND l.ticket_id IS NOT NULL
+        {_DECIDED_UNCHANGED}
+        WHERE u.workspace_id = ? AND l.decision = 'linked' AND l.method = 'reference' AND l.ticket_id IS NOT NULL
         ORDER BY l.source_id
         """,
         [workspace_id],

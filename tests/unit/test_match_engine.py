@@ -145,6 +145,12 @@ def _post(wh, world, text: str) -> str:
     return f"{channel}:{ts}"
 
 
+def _forget_matching(wh) -> None:
+    """The warehouse as before any matching run."""
+    for table in ("marts.ticket_links", "ops.match_fingerprints", "ops.match_seen_tickets"):
+        wh.run_sql(f"DELETE FROM {table}")
+
+
 def _decision(wh, source_id: str) -> tuple:
     return wh.query("SELECT decision, ticket_id, method FROM marts.ticket_links WHERE source_id = ?", [source_id])[0]
 
@@ -158,8 +164,7 @@ def test_a_message_linking_a_pull_request_ingested_later_is_linked_when_it_arriv
         "USING (workspace_id, source_id) WHERE l.source_kind = 'github_pr' AND l.method = 'reference' "
         "ORDER BY l.source_id LIMIT 1")[0]
     repo, number = pull.split("#")
-    wh.run_sql("DELETE FROM marts.ticket_links")
-    wh.run_sql("DELETE FROM ops.match_fingerprints")  # as before any run
+    _forget_matching(wh)
     wh.run_sql("CREATE TABLE held AS SELECT * FROM core.github_pull_requests WHERE repo = ? AND number = ?",
                [repo, int(number)])
     wh.run_sql("DELETE FROM core.github_pull_requests WHERE repo = ? AND number = ?", [repo, int(number)])
@@ -204,18 +209,14 @@ def test_a_conversation_before_its_ticket_is_filed_is_decided_again_when_it_is(w
     full = {r[1]: r[2:6] for r in wh.query(LINKS)}
     retrieval_links = wh.query("SELECT source_id, ticket_id FROM marts.ticket_links WHERE decision = 'linked' "
                                "AND method NOT IN ('reference', 'rules') ORDER BY source_id")
-    wh.run_sql("DELETE FROM marts.ticket_links")
-    wh.run_sql("DELETE FROM ops.match_fingerprints")
-    wh.run_sql("DELETE FROM ops.match_seen_tickets")
+    _forget_matching(wh)
     wh.run_sql("CREATE TABLE before_run AS SELECT * FROM core.linear_issues")
     for unit, ticket in retrieval_links:  # the first whose ticket, missing, leaves it untracked
         wh.run_sql("DELETE FROM core.linear_issues WHERE identifier = ?", [ticket])
         match_workspace(wh, world.workspace_id, MatchSettings())
         if _decision(wh, unit)[0] in ("new_work", "suggested"):
             break
-        wh.run_sql("DELETE FROM marts.ticket_links")
-        wh.run_sql("DELETE FROM ops.match_fingerprints")
-        wh.run_sql("DELETE FROM ops.match_seen_tickets")
+        _forget_matching(wh)
         wh.run_sql("INSERT INTO core.linear_issues SELECT * FROM before_run WHERE identifier = ?", [ticket])
     else:
         pytest.fail("no retrieval link of the tiny world turns untracked without its ticket")
