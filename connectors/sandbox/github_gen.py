@@ -201,10 +201,10 @@ class _Generator:
             alias = rng.choice(work.aliases)
             title = _fill(rng.choice(PR_TITLES[work.kind]), problem=work.problem, alias=alias)
             pull = self.pull(repo, title=title, body=self.body(work, alias), user=rng.choice(self.active),
-                      head_ref=f"{BRANCH_PREFIX[work.kind]}/{_slug(alias)}-{_slug(work.problem)}",
-                      start=self.start + timedelta(seconds=rng.uniform(0, span)), truth=None,
-                      labels=[LABELS[work.kind]] if rng.random() < 0.5 else [],
-                      path_word=_slug(work.component).split("-")[0])
+                             head_ref=f"{BRANCH_PREFIX[work.kind]}/{_slug(alias)}-{_slug(work.problem)}",
+                             start=self.start + timedelta(seconds=rng.uniform(0, span)), truth=None,
+                             labels=[LABELS[work.kind]] if rng.random() < 0.5 else [],
+                             path_word=_slug(work.component).split("-")[0])
             self.remember(work, repo, pull)
         bot = self.data.accounts["dependabot[bot]"]
         for _ in range(max(2, len(self.world.tickets) // 12)):
